@@ -1,0 +1,88 @@
+//! One consume session: a channel on the current connection with the service's queue declared,
+//! the prefetch applied and a consumer started. A reconnect opens a new session.
+
+use std::time::Duration;
+
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+use lapin::{Channel, Consumer};
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::Broker;
+use crate::retry::Backoff;
+use crate::topology::ServiceQueue;
+
+pub(crate) struct Session {
+    pub channel: Channel,
+    pub consumer: Consumer,
+    tag: String,
+}
+
+/// How a session ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    /// Shutdown was requested; in-flight work is done.
+    Stopped,
+    /// The channel or connection failed; open a new session.
+    Lost,
+}
+
+impl Session {
+    /// Opens a session, retrying with backoff; `None` once `shutdown` is cancelled.
+    pub async fn open(
+        broker: &Broker,
+        queue: &ServiceQueue,
+        prefetch: u16,
+        shutdown: &CancellationToken,
+    ) -> Option<Session> {
+        broker.readiness().set("consumer", false);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        loop {
+            let (generation, conn) = broker.connected(shutdown).await?;
+            let attempt = async {
+                let channel = conn.create_channel().await?;
+                broker.topology().declare_service(&channel, queue, broker.retry_policy()).await?;
+                // The prefetch is per channel: it must be applied again on every new channel.
+                channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
+                let tag = format!("eda-{}-{}", queue.service, uuid::Uuid::new_v4().simple());
+                let consumer = channel
+                    .basic_consume(
+                        broker.topology().service_queue(&queue.service).as_str().into(),
+                        tag.as_str().into(),
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await?;
+                Ok::<_, lapin::Error>(Session { channel, consumer, tag })
+            };
+            match attempt.await {
+                Ok(session) => {
+                    broker.readiness().set("consumer", true);
+                    tracing::info!(queue = %broker.topology().service_queue(&queue.service), prefetch, "consuming");
+                    return Some(session);
+                }
+                Err(error) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "could not start consuming");
+                    if !conn.status().connected() {
+                        broker.report_broken(generation);
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {},
+                        () = shutdown.cancelled() => return None,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops deliveries; what was delivered but not acked goes back to the queue when the channel closes.
+    pub async fn cancel(&self) {
+        let _ = self.channel.basic_cancel(self.tag.as_str().into(), BasicCancelOptions::default()).await;
+    }
+
+    pub async fn close(self) {
+        self.cancel().await;
+        let _ = self.channel.close(200, "consumer stopping".into()).await;
+    }
+}

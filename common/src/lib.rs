@@ -1,0 +1,33 @@
+//! eda-common: what every eda service shares.
+//!
+//! The wire format ([`envelope`]), the AMQP topology ([`topology`]), a reliable
+//! [`publisher`], the [`consumer`] runtime (ack, retry, dead-letter, batches), config
+//! ([`config`]), telemetry ([`telemetry`], [`metrics`], [`health`]) and graceful
+//! [`shutdown`].
+//!
+//! Error policy: each module has a `thiserror` enum whose messages name what failed;
+//! errors that reach the consumer runtime are classified at their source as transient
+//! (retry with backoff) or permanent (dead-letter now) — see [`consumer::HandlerError`].
+//! `anyhow` is for binaries only. Nothing here logs a secret: URLs are redacted first.
+
+pub mod broker;
+pub mod client_name;
+pub mod config;
+pub mod consumer;
+pub mod envelope;
+pub mod event_type;
+pub mod health;
+pub mod keyed_lock;
+pub mod metrics;
+pub mod publisher;
+pub mod retry;
+pub mod shutdown;
+pub mod telemetry;
+pub mod topology;
+
+pub use broker::Broker;
+pub use client_name::ClientName;
+pub use config::CommonArgs;
+pub use envelope::{Envelope, EnvelopeError};
+pub use event_type::EventType;
+pub use publisher::Publisher;

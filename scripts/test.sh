@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test of the suite against the real RabbitMQ and PostgreSQL of this machine
+# (started, or installed from the OS packages, by scripts/dev-services.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/eda-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+scripts/dev-services.sh
+scripts/test-tools.sh
+
+cargo fmt --all -- --check
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast --profile "${EDA_NEXTEST_PROFILE:-default}" "$@"
+  cargo test --workspace --doc --quiet
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi
