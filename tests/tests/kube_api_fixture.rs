@@ -9,7 +9,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
+    Api, PartialObjectMeta, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
     WatchEvent, WatchParams,
 };
 use kube::discovery::Discovery;
@@ -198,7 +198,7 @@ async fn a_watcher_sees_an_event_put_by_the_test_and_its_update() {
 }
 
 #[tokio::test]
-async fn a_watcher_relists_after_410_and_sees_each_version_once_per_list_or_watch() {
+async fn a_watcher_relists_after_a_410_and_misses_no_change() {
     let server = KubeApiTestServer::start().await;
     server.put_object(config_map("c1", "a"));
     let mut seen = summarized_watcher(Api::<ConfigMap>::namespaced(server.client(), "c1"), watcher::Config::default());
@@ -426,4 +426,85 @@ async fn waiting_for_an_object_returns_once_a_client_wrote_it() {
 
     assert_eq!(written["metadata"]["generation"], 1);
     writer.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_watch_ends_cleanly_after_its_timeout_seconds() {
+    let server = KubeApiTestServer::start().await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(server.client(), "c1");
+
+    let mut stream = config_maps.watch(&WatchParams::default().timeout(1), "1").await.unwrap().boxed();
+
+    assert!(stream.next().await.is_none());
+}
+
+#[tokio::test]
+async fn a_watch_that_allows_bookmarks_gets_one_when_the_test_sends_them() {
+    let server = KubeApiTestServer::start().await;
+    server.put_object(config_map("c1", "a"));
+    let config_maps: Api<ConfigMap> = Api::namespaced(server.client(), "c1");
+    let mut stream = config_maps.watch(&WatchParams::default(), "1").await.unwrap().boxed();
+    assert!(matches!(stream.next().await, Some(Ok(WatchEvent::Added(_)))));
+
+    server.send_bookmarks();
+
+    match stream.next().await {
+        Some(Ok(WatchEvent::Bookmark(bookmark))) => {
+            assert_eq!(bookmark.metadata.resource_version, server.resource_version())
+        }
+        other => panic!("expected a BOOKMARK, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_streaming_list_watcher_gets_the_initial_events_and_their_end() {
+    let server = KubeApiTestServer::start().await;
+    server.put_object(config_map("c1", "a"));
+    let api = Api::<ConfigMap>::namespaced(server.client(), "c1");
+
+    let mut seen = summarized_watcher(api, watcher::Config::default().streaming_lists());
+
+    assert_eq!(next_lines(&mut seen, 3).await, ["Init", "InitApply a 2", "InitDone"]);
+    let first = server.wait_for_request(|r| r.is_watch()).await;
+    assert_eq!(first.query_param("sendInitialEvents").as_deref(), Some("true"));
+}
+
+#[tokio::test]
+async fn a_metadata_watcher_sees_namespace_labels() {
+    let server = KubeApiTestServer::start().await;
+    server.put_object(namespace_config("c1", json!({"eda.io/client": "c1"})));
+    let namespaces: Api<PartialObjectMeta<Namespace>> = Api::all(server.client());
+
+    let mut stream = watcher(namespaces, watcher::Config::default()).boxed();
+
+    loop {
+        match stream.next().await {
+            Some(Ok(watcher::Event::InitApply(ns))) => {
+                assert_eq!(ns.labels()["eda.io/client"], "c1");
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_apply_body_may_be_yaml_and_a_json_patch_is_unsupported() {
+    let server = KubeApiTestServer::start().await;
+    let client = server.client();
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n";
+    let apply_yaml = axum::http::Request::patch("/api/v1/namespaces/c1/configmaps/a?fieldManager=eda-provisioner")
+        .header("Content-Type", "application/apply-patch+yaml")
+        .body(yaml.as_bytes().to_vec())
+        .unwrap();
+
+    client.request_text(apply_yaml).await.unwrap();
+
+    assert_eq!(server.get("configmaps", Some("c1"), "a").unwrap()["data"]["k"], "v");
+    let json_patch = axum::http::Request::patch("/api/v1/namespaces/c1/configmaps/a")
+        .header("Content-Type", "application/json-patch+json")
+        .body(br#"[{"op":"remove","path":"/data"}]"#.to_vec())
+        .unwrap();
+    assert_eq!(api_error(client.request_text(json_patch).await).0, 415);
 }

@@ -39,7 +39,7 @@ pub(crate) fn parse(path: &str, registry: &Registry) -> Option<Route> {
 }
 
 fn resource_route(group: &str, version: &str, rest: &[&str], registry: &Registry) -> Option<Route> {
-    let served_version = registry.group_versions().iter().any(|gv| *gv == (group, version));
+    let served_version = registry.group_versions().iter().any(|&(g, v)| g == group && v == version);
     if !served_version {
         return None;
     }
