@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::Broker;
-use crate::envelope::{cloudevent_headers, traceparent, Envelope};
+use crate::envelope::{cloudevent_headers, Envelope};
 
 /// Why a publish is not done. Every variant is transient: publishing again may succeed.
 #[derive(Debug, thiserror::Error)]
@@ -205,8 +205,11 @@ pub fn envelope_properties(envelope: &Envelope, message_id: &str, app_id: &str) 
     let mut headers = FieldTable::default();
     headers.insert("trace_id".into(), long(&trace_id));
     headers.insert("retrace_intent".into(), AMQPValue::LongLongInt(i64::from(attrs.retrace_intent)));
-    headers.insert("traceparent".into(), long(&traceparent(attrs.trace_id, message_id)));
     for (name, value) in cloudevent_headers(envelope, message_id, app_id) {
+        if name == "ce-traceparent" {
+            // The same W3C value under both names, so OpenTelemetry and CloudEvents tools agree.
+            headers.insert("traceparent".into(), long(&value));
+        }
         headers.insert(name.as_str().into(), long(&value));
     }
     BasicProperties::default()

@@ -1,20 +1,66 @@
-//! consumer: Generic engine: hands events to business code in any language.
+//! consumer: the generic engine that hands events to business code in any language (a command
+//! on stdin/stdout or a webhook), the audit tap (`log`), the legacy-queue `bridge`, and the
+//! dead-letter tools (`dlq list`, `dlq replay`).
+
+pub mod bridge;
+pub mod config;
+pub mod dlq;
+pub mod engine;
+mod error;
+pub mod log_tap;
+pub mod runtime;
+
+pub use config::{Config, Mode};
+pub use error::{Error, Result};
+pub use runtime::Runtime;
 
 use eda_common::shutdown::Shutdown;
 
-/// Settings of the consumer, from flags or environment variables.
-#[derive(clap::Parser, Debug, Clone)]
-#[command(
-    name = "consumer",
-    version,
-    about = "Generic engine: hands events to business code in any language"
-)]
-pub struct Config {
-    #[command(flatten)]
-    pub common: eda_common::CommonArgs,
+/// Runs whichever mode the command line asked for until it ends or `shutdown`.
+pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    match config.mode()? {
+        // DESIGN.md §5: without a handler the engine logs each event as one JSON line.
+        Mode::Run(args, common) if args.exec.is_none() && args.webhook.is_none() => {
+            let log = config::LogArgs { bindings: args.bindings, name: args.name };
+            serve(&common, &log.name.clone(), shutdown, |rt, stop| async move {
+                log_tap::run(&rt, log, std::io::stdout(), stop).await
+            })
+            .await?
+        }
+        Mode::Run(args, common) => serve(&common, &args.name.clone(), shutdown, |rt, stop| async move {
+            engine::run(&rt, *args, stop).await
+        })
+        .await?,
+        Mode::Log(args, common) => serve(&common, &args.name.clone(), shutdown, |rt, stop| async move {
+            log_tap::run(&rt, args, std::io::stdout(), stop).await
+        })
+        .await?,
+        Mode::Bridge(args, common) => serve(&common, "bridge", shutdown, |rt, stop| async move {
+            bridge::run(&rt, &args, stop).await
+        })
+        .await?,
+        Mode::Dlq(action, common) => dlq::run(&common, action).await?,
+    }
+    Ok(())
 }
 
-/// Runs the consumer until `shutdown`.
-pub async fn run(_config: Config, _shutdown: Shutdown) -> anyhow::Result<()> {
-    anyhow::bail!("the consumer is not implemented yet")
+/// A long-running mode: health server, the mode itself, then a clean close in that order.
+async fn serve<F, Fut>(
+    common: &eda_common::CommonArgs,
+    service: &str,
+    shutdown: Shutdown,
+    mode: F,
+) -> Result<()>
+where
+    F: FnOnce(Runtime, Shutdown) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let rt = Runtime::start(common, service);
+    let http_stop = shutdown.child_token();
+    let http = rt.serve_http(common, http_stop.clone()).await?;
+    let result = mode(rt.clone(), shutdown).await;
+    http_stop.cancel();
+    let _ = http.await;
+    rt.close().await;
+    result
 }

@@ -1,6 +1,34 @@
-//! dbwriter: Persists every event and each deployment's state in PostgreSQL.
+//! dbwriter: persists every event (the audit log) and each deployment's state in PostgreSQL,
+//! in batches, exactly once per message id.
+//!
+//! Error policy: [`Error`] names what failed; database errors are classified at their source
+//! ([`db::is_transient`]): an outage keeps the whole batch in the broker, a message whose data
+//! PostgreSQL refuses is dead-lettered alone.
+
+mod app;
+pub mod db;
+pub mod deployments;
+mod error;
+pub mod metrics;
+mod row;
+mod store;
+
+use std::time::Duration;
 
 use eda_common::shutdown::Shutdown;
+use secrecy::SecretString;
+
+pub use app::Application;
+pub use error::{Error, Result};
+pub use row::EventRow;
+pub use store::Store;
+
+/// The service name: queue `<prefix>.dbwriter`, metrics label, AMQP app id.
+pub const SERVICE: &str = "dbwriter";
+/// Default port of `/healthz`, `/readyz` and `/metrics` (DESIGN.md §6).
+pub const DEFAULT_HTTP_PORT: u16 = 9092;
+/// The database used when `DATABASE_URL` is unset.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/eda";
 
 /// Settings of the dbwriter, from flags or environment variables.
 #[derive(clap::Parser, Debug, Clone)]
@@ -12,9 +40,36 @@ use eda_common::shutdown::Shutdown;
 pub struct Config {
     #[command(flatten)]
     pub common: eda_common::CommonArgs,
+
+    /// Messages written per transaction at most (`DBWRITER_BATCH_SIZE`, default 500).
+    #[arg(long, env = "DBWRITER_BATCH_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..))]
+    pub batch_size: u16,
+
+    /// How long a batch waits for more messages after its first one (`DBWRITER_BATCH_WAIT`,
+    /// default 50ms).
+    #[arg(long, env = "DBWRITER_BATCH_WAIT", default_value = "50ms", value_parser = eda_common::config::parse_duration)]
+    pub batch_wait: Duration,
+
+    /// PostgreSQL URL; the database is created if missing (`DATABASE_URL`, default
+    /// `postgres://postgres@127.0.0.1:5432/eda`). Logged only with its password hidden.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: SecretString,
+}
+
+impl Config {
+    /// Defaults for a test on `prefix` writing to `database_url`.
+    pub fn for_prefix(prefix: &str, database_url: &str) -> Self {
+        Config {
+            common: eda_common::CommonArgs::for_prefix(prefix),
+            batch_size: 500,
+            batch_wait: Duration::from_millis(50),
+            database_url: database_url.into(),
+        }
+    }
 }
 
 /// Runs the dbwriter until `shutdown`.
-pub async fn run(_config: Config, _shutdown: Shutdown) -> anyhow::Result<()> {
-    anyhow::bail!("the dbwriter is not implemented yet")
+pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    app.run_until_stopped(shutdown).await
 }

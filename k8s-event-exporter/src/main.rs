@@ -4,5 +4,7 @@ use clap::Parser;
 async fn main() -> anyhow::Result<()> {
     let config = k8s_event_exporter::Config::parse();
     eda_common::telemetry::init(config.common.log_format);
+    // kube (ring) and lapin (aws-lc-rs) both enable a rustls provider, so pick one explicitly.
+    rustls::crypto::ring::default_provider().install_default().ok();
     k8s_event_exporter::run(config, eda_common::shutdown::signal()).await
 }

@@ -1,8 +1,13 @@
 use clap::Parser;
+use producer::cli::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = producer::Config::parse();
-    eda_common::telemetry::init(config.common.log_format);
-    producer::run(config, eda_common::shutdown::signal()).await
+    let cli = Cli::parse();
+    if let Some(Command::HashPassword) = cli.command {
+        println!("{}", producer::cli::hash_password_from_stdin()?);
+        return Ok(());
+    }
+    eda_common::telemetry::init(cli.config.common.log_format);
+    producer::run(cli.config, eda_common::shutdown::signal()).await
 }

@@ -25,24 +25,34 @@
 //!   the stored status; writes to `/status` change only the status.
 //! - List with `labelSelector` (`=`, `==`, `!=`, `in`, `notin`, exists, `!`) and
 //!   `fieldSelector` (`=`, `!=` on any dotted path); `limit` is ignored (one page).
-//! - Watch: see [`KubeApiTestServer::expire_watch_history`] and the `watch` module docs.
-//!   From `resourceVersion` N: every change after N, replayed from a bounded history
-//!   (default 10 000 changes), then live; from an N the history no longer reaches: an
+//! - Watch: from `resourceVersion` N, every change after N, replayed from a bounded
+//!   history (default 10 000 changes), then live; an object entering or leaving the
+//!   selection is `ADDED` or `DELETED`. From an N the history no longer reaches: an
 //!   `ERROR` event with a 410 `Expired` Status, then the stream ends, as a real API server
-//!   does. Without a resourceVersion (or `0`): an `ADDED` per existing object, then live.
-//!   `BOOKMARK`s only when the client allows them: after the initial events of a
-//!   `sendInitialEvents` watch, and when the test calls
-//!   [`KubeApiTestServer::send_bookmarks`]. `timeoutSeconds` ends the stream cleanly.
+//!   does ([`KubeApiTestServer::expire_watch_history`] forces it). Without a
+//!   resourceVersion (or `0`): an `ADDED` per existing object, then live. `BOOKMARK`s only
+//!   when the client allows them: after the initial events of a `sendInitialEvents`
+//!   watch, and when the test calls [`KubeApiTestServer::send_bookmarks`].
+//!   `timeoutSeconds` and [`KubeApiTestServer::end_watches`] end streams cleanly.
+//! - Every request is recorded ([`KubeApiTestServer::requests`]); failures can be injected
+//!   ([`KubeApiTestServer::fail_next`]); tests await changes instead of sleeping
+//!   ([`KubeApiTestServer::wait_for_object`]).
 //! - Discovery (`/api`, `/apis`, `/api/v1`, `/apis/{g}/{v}`, plain and aggregated) and
 //!   `/version`; groups can be switched off ([`KubeApiTestServer::set_group_served`]).
 //! - core/v1 Events and events.k8s.io/v1 Events are separate collections here (a real
 //!   server converts between them).
+//!
+//! Clients: [`KubeApiTestServer::client`], or any client built from
+//! [`KubeApiTestServer::config`] or [`KubeApiTestServer::write_kubeconfig`] after
+//! [`install_crypto_provider`].
 //!
 //! kube-rs 5 retries 429, 503 and 504 answers by itself (`Config::default_retry`), so a
 //! failure injected with one of those codes is invisible to the caller unless the client
 //! was built with `default_retry = false` (see [`KubeApiTestServer::config`]).
 
 mod access;
+mod builder;
+mod checks;
 mod discovery;
 mod faults;
 mod handlers;
@@ -60,97 +70,23 @@ mod watch;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{oneshot, watch as channel};
+use tokio::sync::oneshot;
 
+pub use builder::KubeApiTestServerBuilder;
 pub use registry::{ResourceKind, DEFAULT_KINDS};
 pub use requests::RecordedRequest;
 
-use faults::Faults;
-use registry::Registry;
 use shared::Shared;
-use store::Store;
 
 /// How many changes a watch can be replayed from, unless the builder says otherwise.
 pub const DEFAULT_HISTORY_LIMIT: usize = 10_000;
 
 /// How long `wait_for_object` and `wait_for_request` wait before failing the test.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
-
-/// Configures a [`KubeApiTestServer`] before it starts.
-#[derive(Debug)]
-pub struct KubeApiTestServerBuilder {
-    registry: Registry,
-    history_limit: usize,
-    require_namespaces: bool,
-    wait_timeout: Duration,
-}
-
-impl KubeApiTestServerBuilder {
-    /// Serves one more kind (or replaces the one with the same group, version and plural).
-    pub fn with_kind(mut self, kind: ResourceKind) -> Self {
-        self.registry.add(kind);
-        self
-    }
-
-    /// Does not serve an API group, e.g. `events.k8s.io`, as an older cluster would not.
-    pub fn without_group(mut self, group: &str) -> Self {
-        self.registry.set_group_served(group, false);
-        self
-    }
-
-    /// Keeps only the last `changes` changes for watches to resume from.
-    pub fn history_limit(mut self, changes: usize) -> Self {
-        self.history_limit = changes;
-        self
-    }
-
-    /// Rejects (404) creating a namespaced object in a Namespace that does not exist, as a
-    /// real API server does. Objects put with [`KubeApiTestServer::put_object`] are exempt.
-    pub fn require_existing_namespaces(mut self) -> Self {
-        self.require_namespaces = true;
-        self
-    }
-
-    /// How long `wait_for_object` and `wait_for_request` wait (default [`DEFAULT_WAIT`]).
-    pub fn wait_timeout(mut self, timeout: Duration) -> Self {
-        self.wait_timeout = timeout;
-        self
-    }
-
-    /// Binds `127.0.0.1:0` and starts serving.
-    pub async fn start(self) -> KubeApiTestServer {
-        let listener =
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the Kubernetes API test fixture");
-        let addr = listener.local_addr().expect("the fixture's listener has an address");
-        let activity = Arc::new(channel::channel(0).0);
-        let shared = Arc::new(Shared {
-            registry: RwLock::new(self.registry),
-            store: Mutex::new(Store::new(self.history_limit, activity.clone())),
-            faults: Mutex::new(Faults::default()),
-            requests: Mutex::new(Vec::new()),
-            activity,
-            control: channel::channel(Default::default()).0,
-            open_watches: AtomicUsize::new(0),
-            require_namespaces: self.require_namespaces,
-            server_address: addr.to_string(),
-        });
-        let app = axum::Router::new().fallback(handlers::handle).with_state(shared.clone());
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                stopped.await.ok();
-            });
-            if let Err(error) = serve.await {
-                tracing::warn!(%error, "the Kubernetes API test fixture stopped serving");
-            }
-        });
-        KubeApiTestServer { shared, addr, wait_timeout: self.wait_timeout, stop: Some(stop) }
-    }
-}
 
 /// An in-memory Kubernetes API on `127.0.0.1:PORT` for one test. Stops when dropped.
 pub struct KubeApiTestServer {
@@ -182,12 +118,7 @@ impl KubeApiTestServer {
     }
 
     pub fn builder() -> KubeApiTestServerBuilder {
-        KubeApiTestServerBuilder {
-            registry: Registry::default(),
-            history_limit: DEFAULT_HISTORY_LIMIT,
-            require_namespaces: false,
-            wait_timeout: DEFAULT_WAIT,
-        }
+        KubeApiTestServerBuilder::default()
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -205,8 +136,10 @@ impl KubeApiTestServer {
         kube::Config::new(self.url().parse().expect("the fixture's URL is a valid URI"))
     }
 
-    /// A kube client for this server (see [`Self::config`]).
+    /// A kube client for this server (see [`Self::config`]). Installs a rustls crypto
+    /// provider first (see [`install_crypto_provider`]).
     pub fn client(&self) -> kube::Client {
+        install_crypto_provider();
         kube::Client::try_from(self.config()).expect("build a kube client for the test fixture")
     }
 
@@ -279,8 +212,16 @@ impl KubeApiTestServer {
     }
 }
 
-impl Default for KubeApiTestServerBuilder {
-    fn default() -> Self {
-        KubeApiTestServer::builder()
+/// Installs ring as the process's rustls crypto provider, unless one is installed.
+///
+/// In this workspace rustls has two providers enabled (ring through kube, aws-lc-rs
+/// through lapin), so rustls cannot pick one and `kube::Client::try_from` panics with
+/// "Could not automatically determine the process-level CryptoProvider". A test that
+/// builds its own client (from [`KubeApiTestServer::config`] or a kubeconfig) calls this
+/// first; a service binary must install a provider itself at start.
+pub fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another thread's installation is fine: one is installed.
+        rustls::crypto::ring::default_provider().install_default().ok();
     }
 }

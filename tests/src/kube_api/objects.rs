@@ -2,11 +2,12 @@
 //! checked the way a real API server checks it (404, 409 AlreadyExists, 409 Conflict on a
 //! stale resourceVersion, the status subresource).
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
+use super::checks::{
+    check_identity, check_precondition, check_type, namespace_kind, require_namespace, splice_status,
+};
 use super::handlers::ApiRequest;
 use super::patch::{field_set, managed_fields_of, merge_patch, record_manager, remove_disowned, ManagedBy};
 use super::registry::ResourceKind;
@@ -66,12 +67,7 @@ pub(crate) fn list(
     list_of(kind, store.resource_version(), items)
 }
 
-pub(crate) fn create(
-    shared: &Arc<Shared>,
-    request: &ApiRequest,
-    kind: &ResourceKind,
-    namespace: &str,
-) -> Answer {
+pub(crate) fn create(shared: &Shared, request: &ApiRequest, kind: &ResourceKind, namespace: &str) -> Answer {
     let mut object = body_object(request)?;
     check_type(kind, &object)?;
     let generated = object["metadata"]["generateName"].as_str().map(|prefix| {
@@ -117,14 +113,18 @@ pub(crate) fn replace(shared: &Shared, request: &ApiRequest, target: &ObjectRequ
     Ok((StatusCode::OK, commit(&mut store, request, target.key(), object)))
 }
 
-pub(crate) fn patch(shared: &Arc<Shared>, request: &ApiRequest, target: &ObjectRequest) -> Answer {
+pub(crate) fn patch(shared: &Shared, request: &ApiRequest, target: &ObjectRequest) -> Answer {
     target.check_subresource()?;
-    let body = body_object(request)?;
     let content_type = request.content_type.as_deref().unwrap_or("");
     match content_type.split(';').next().unwrap_or("").trim() {
-        "application/apply-patch+yaml" => apply(shared, request, target, body),
-        "application/merge-patch+json" | "application/strategic-merge-patch+json" => merge(shared, request, target, body),
-        other => Err(ApiError::new(415, format!("the body of the request was in an unknown format: {other} (this test fixture serves apply, merge and strategic-merge patches)"))),
+        "application/apply-patch+yaml" => apply(shared, request, target, body_object(request)?),
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+            merge(shared, request, target, body_object(request)?)
+        }
+        other => Err(ApiError::new(
+            415,
+            format!("the test fixture serves apply, merge and strategic-merge patches, not {other:?}"),
+        )),
     }
 }
 
@@ -142,7 +142,7 @@ fn merge(shared: &Shared, request: &ApiRequest, target: &ObjectRequest, patch: V
 
 /// Server-side apply: create if absent; otherwise drop what this manager applied before
 /// and no longer applies, merge the applied fields (lists replace), record the manager.
-fn apply(shared: &Arc<Shared>, request: &ApiRequest, target: &ObjectRequest, mut applied: Value) -> Answer {
+fn apply(shared: &Shared, request: &ApiRequest, target: &ObjectRequest, mut applied: Value) -> Answer {
     let manager = request.query.get("fieldManager").filter(|m| !m.is_empty()).ok_or_else(|| {
         ApiError::invalid(
             &target.kind,
@@ -269,65 +269,6 @@ fn body_object(request: &ApiRequest) -> Result<Value, ApiError> {
     }
 }
 
-fn check_type(kind: &ResourceKind, object: &Value) -> Result<(), ApiError> {
-    let api_version = kind.api_version();
-    match (object["apiVersion"].as_str(), object["kind"].as_str()) {
-        (Some(v), _) if v != api_version => Err(ApiError::bad_request(format!(
-            "the API version in the data ({v}) does not match the expected API version ({api_version})"
-        ))),
-        (_, Some(k)) if k != kind.kind => Err(ApiError::bad_request(format!(
-            "the kind in the data ({k}) does not match the expected kind ({})",
-            kind.kind
-        ))),
-        _ => Ok(()),
-    }
-}
-
-fn check_identity(target: &ObjectRequest, object: &Value) -> Result<(), ApiError> {
-    let meta = &object["metadata"];
-    if let Some(name) = meta["name"].as_str().filter(|n| *n != target.name) {
-        return Err(ApiError::bad_request(format!(
-            "the name of the object ({name}) does not match the name on the URL ({})",
-            target.name
-        )));
-    }
-    let namespace = meta["namespace"].as_str().filter(|ns| !ns.is_empty());
-    if target.kind.namespaced && namespace.is_some() && namespace != target.namespace.as_deref() {
-        return Err(ApiError::bad_request(
-            "the namespace of the provided object does not match the namespace sent on the request",
-        ));
-    }
-    Ok(())
-}
-
-/// A resourceVersion in the body is a precondition: stale means 409 Conflict.
-fn check_precondition(target: &ObjectRequest, body: &Value, stored: &Value) -> Result<(), ApiError> {
-    match body["metadata"]["resourceVersion"].as_str().filter(|rv| !rv.is_empty()) {
-        Some(rv) if Some(rv) != stored["metadata"]["resourceVersion"].as_str() => {
-            Err(ApiError::conflict(&target.kind, &target.name))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// With a status subresource, the main resource keeps the stored status and `/status`
-/// changes nothing but the status.
-fn splice_status(target: &ObjectRequest, stored: &Value, mut written: Value) -> Value {
-    if !target.kind.status_subresource {
-        return written;
-    }
-    let (mut base, status) = match target.subresource {
-        None => (written.take(), stored.get("status").cloned()),
-        Some(_) => (stored.clone(), written.get("status").cloned()),
-    };
-    let base_map = base.as_object_mut().expect("objects are JSON objects");
-    match status {
-        Some(status) => base_map.insert("status".into(), status),
-        None => base_map.remove("status"),
-    };
-    base
-}
-
 /// Records an `Update` manager when the client named one with `fieldManager`.
 fn record_update(request: &ApiRequest, object: &mut Value, target: &ObjectRequest, patch: &Value) {
     let Some(manager) = request.query.get("fieldManager") else { return };
@@ -345,25 +286,4 @@ fn record_update(request: &ApiRequest, object: &mut Value, target: &ObjectReques
 
 fn is_namespace(kind: &ResourceKind) -> bool {
     kind.group.is_empty() && kind.plural == "namespaces"
-}
-
-fn namespace_kind(shared: &Shared) -> Option<ResourceKind> {
-    shared.registry().find("", "v1", "namespaces")
-}
-
-fn require_namespace(
-    shared: &Shared,
-    store: &Store,
-    namespaces: Option<ResourceKind>,
-    target: &ObjectRequest,
-) -> Result<(), ApiError> {
-    let (true, Some(ns), Some(namespaces)) = (shared.require_namespaces, &target.namespace, namespaces)
-    else {
-        return Ok(());
-    };
-    let key = ObjectKey { kind: namespaces, namespace: None, name: ns.clone() };
-    match store.get(&key) {
-        Some(_) => Ok(()),
-        None => Err(ApiError::not_found(&namespaces, ns)),
-    }
 }

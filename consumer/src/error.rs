@@ -1,0 +1,36 @@
+//! Errors of the consumer's modes; each names what failed. Handler failures are not here:
+//! they are classified at their source as `HandlerError` (transient or permanent).
+
+use std::time::Duration;
+
+/// Why a mode could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+    #[error("--exec {command:?}: {reason}")]
+    Exec { command: String, reason: String },
+    #[error("--webhook {url:?}: {reason}")]
+    Webhook { url: String, reason: String },
+    #[error("{flag} {value:?} cannot be part of an event type: {reason}")]
+    Segment { flag: &'static str, value: String, reason: String },
+    #[error("the broker was not reachable within {0:?}")]
+    Unreachable(Duration),
+    #[error("{what}: {source}")]
+    Amqp { what: String, source: lapin::Error },
+    #[error("publishing {what}: {source}")]
+    Publish { what: String, source: eda_common::publisher::PublishError },
+    #[error("writing the output: {0}")]
+    Output(#[from] std::io::Error),
+    #[error("the HTTP server on {addr} failed: {source}")]
+    Http { addr: std::net::SocketAddr, source: std::io::Error },
+}
+
+impl Error {
+    pub(crate) fn amqp(what: impl Into<String>) -> impl FnOnce(lapin::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Amqp { what, source }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,127 @@
+//! The dbwriter application: HTTP health and metrics, the broker, the database, and the batch
+//! consumer that ties them together; built before it runs so tests can read its port.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use eda_common::consumer::{self, BatchSpec, ConsumerSpec};
+use eda_common::health::{self, Health, HttpServer, Readiness};
+use eda_common::metrics::Metrics;
+use eda_common::retry::Backoff;
+use eda_common::shutdown::Shutdown;
+use eda_common::topology::ServiceQueue;
+use eda_common::{Broker, Publisher};
+use secrecy::ExposeSecret;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::PgPool;
+
+use crate::metrics::WriteMetrics;
+use crate::{db, Config, Store, DEFAULT_HTTP_PORT, SERVICE};
+
+/// How long a dead-letter publish may wait for the broker's confirm.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A dbwriter whose HTTP listener is bound and whose broker connection is starting.
+#[derive(Debug)]
+pub struct Application {
+    config: Config,
+    health: Health,
+    http: HttpServer,
+    broker: Broker,
+    db_options: PgConnectOptions,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        use anyhow::Context;
+        let db_options = db::connect_options(&config.database_url, &config.common.prefix)?;
+        let health = Health { readiness: Readiness::new(), metrics: Arc::new(Metrics::new(SERVICE)) };
+        health.readiness.set("database", false);
+        let addr = config.common.http_addr_or(DEFAULT_HTTP_PORT);
+        let http = HttpServer::bind(addr, health::router(health.clone()))
+            .await
+            .with_context(|| format!("failed to bind the HTTP address {addr}"))?;
+        tracing::info!(
+            http = %http.local_addr(),
+            broker = %config.common.amqp_url_redacted(),
+            database = %eda_common::config::redact_url(config.database_url.expose_secret()),
+            batch_size = config.batch_size,
+            batch_wait_ms = config.batch_wait.as_millis() as u64,
+            "dbwriter starting"
+        );
+        let broker = Broker::start(&config.common, SERVICE, &health);
+        Ok(Application { config, health, http, broker, db_options })
+    }
+
+    /// The address `/healthz`, `/readyz` and `/metrics` are served on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.http.local_addr()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn readiness(&self) -> &Readiness {
+        &self.health.readiness
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.health.metrics
+    }
+
+    /// Prepares the database (retrying while it is unreachable), then consumes until `shutdown`.
+    pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let Application { config, health, http, broker, db_options } = self;
+        // Whatever ends the consumer (shutdown or a fatal error) stops the rest of the service.
+        let shutdown = shutdown.child_token();
+        let server = tokio::spawn(http.serve(shutdown.clone()));
+        let result = async {
+            let Some(pool) = prepare_database(&db_options, &shutdown).await? else { return Ok(()) };
+            health.readiness.set("database", true);
+            let store =
+                Store::new(pool.clone(), WriteMetrics::register(&health.metrics), health.readiness.clone());
+            let publisher = Publisher::new(&broker, PUBLISH_TIMEOUT);
+            let spec = ConsumerSpec {
+                queue: ServiceQueue { service: SERVICE.into(), bindings: vec!["#".into()] },
+                concurrency: 1,
+                // dbwriter is the audit log: it stores `failed` events, it does not add its own.
+                emit_failed: false,
+            };
+            let batch = BatchSpec { max_size: usize::from(config.batch_size), max_wait: config.batch_wait };
+            let consumed =
+                consumer::run_batches(&publisher, spec, batch, Arc::new(store), shutdown.clone()).await;
+            pool.close().await;
+            consumed
+        }
+        .await;
+        shutdown.cancel();
+        let served = server.await;
+        broker.close().await;
+        result?;
+        served??;
+        tracing::info!("dbwriter stopped");
+        Ok(())
+    }
+}
+
+/// The pool, once the database exists and is migrated; `None` if shutdown came first. An
+/// unreachable server is waited for; a migration that cannot apply stops the service.
+async fn prepare_database(options: &PgConnectOptions, shutdown: &Shutdown) -> anyhow::Result<Option<PgPool>> {
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    loop {
+        match db::prepare(options).await {
+            Ok(pool) => return Ok(Some(pool)),
+            Err(error) if error.is_transient() => {
+                let delay = backoff.next_delay();
+                tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "database not ready");
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {},
+                    () = shutdown.cancelled() => return Ok(None),
+                }
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! A message as an `events` row, and a batch of rows as the column arrays one `INSERT … SELECT
+//! FROM UNNEST` takes.
+
+use chrono::{DateTime, Utc};
+use eda_common::consumer::Message;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::deployments;
+
+/// One `events` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub message_id: String,
+    pub trace_id: Uuid,
+    pub event_type: String,
+    pub company: String,
+    pub app: String,
+    pub client: String,
+    pub action: String,
+    pub retrace_intent: i32,
+    pub publisher: Option<String>,
+    pub published_on: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    /// The whole envelope as written on the wire (`Envelope::to_value`).
+    pub body: Value,
+    pub namespace: Option<String>,
+    pub product: Option<String>,
+    pub environment: Option<String>,
+    /// Set when the event drives the deployments table.
+    pub release: Option<String>,
+    pub routing_key: String,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl EventRow {
+    pub fn from_message(m: &Message) -> EventRow {
+        let env = &m.envelope;
+        let event_type = env.event_type();
+        let key = deployments::key_of(env);
+        EventRow {
+            message_id: m.message_id.clone(),
+            trace_id: env.trace_id(),
+            event_type: event_type.as_str().to_owned(),
+            company: event_type.company().to_owned(),
+            app: event_type.app().to_owned(),
+            client: event_type.client().to_owned(),
+            action: event_type.action().to_owned(),
+            retrace_intent: i32::try_from(env.attributes.retrace_intent).unwrap_or(i32::MAX),
+            publisher: env.metadata.publisher.clone(),
+            published_on: env.attributes.published_on,
+            received_at: m.received_at,
+            body: env.to_value(),
+            namespace: key.as_ref().map(|k| k.namespace.clone()).or_else(|| owned(env.body_str("namespace"))),
+            product: owned(env.body_str("product")),
+            environment: owned(env.body_str("environment")),
+            release: key.map(|k| k.release),
+            routing_key: m.routing_key.clone(),
+            sent_at: m.sent_at,
+        }
+    }
+}
+
+fn owned(s: Option<&str>) -> Option<String> {
+    s.map(str::to_owned)
+}
+
+/// Rows as column arrays, in row order.
+#[derive(Debug, Default)]
+pub struct Columns {
+    pub message_id: Vec<String>,
+    pub trace_id: Vec<Uuid>,
+    pub event_type: Vec<String>,
+    pub company: Vec<String>,
+    pub app: Vec<String>,
+    pub client: Vec<String>,
+    pub action: Vec<String>,
+    pub retrace_intent: Vec<i32>,
+    pub publisher: Vec<Option<String>>,
+    pub published_on: Vec<DateTime<Utc>>,
+    pub received_at: Vec<DateTime<Utc>>,
+    pub body: Vec<Value>,
+    pub namespace: Vec<Option<String>>,
+    pub product: Vec<Option<String>>,
+    pub environment: Vec<Option<String>>,
+    pub release: Vec<Option<String>>,
+    pub routing_key: Vec<String>,
+    pub sent_at: Vec<Option<DateTime<Utc>>>,
+}
+
+impl<'a> FromIterator<&'a EventRow> for Columns {
+    fn from_iter<I: IntoIterator<Item = &'a EventRow>>(rows: I) -> Self {
+        let mut c = Columns::default();
+        for r in rows {
+            c.message_id.push(r.message_id.clone());
+            c.trace_id.push(r.trace_id);
+            c.event_type.push(r.event_type.clone());
+            c.company.push(r.company.clone());
+            c.app.push(r.app.clone());
+            c.client.push(r.client.clone());
+            c.action.push(r.action.clone());
+            c.retrace_intent.push(r.retrace_intent);
+            c.publisher.push(r.publisher.clone());
+            c.published_on.push(r.published_on);
+            c.received_at.push(r.received_at);
+            c.body.push(r.body.clone());
+            c.namespace.push(r.namespace.clone());
+            c.product.push(r.product.clone());
+            c.environment.push(r.environment.clone());
+            c.release.push(r.release.clone());
+            c.routing_key.push(r.routing_key.clone());
+            c.sent_at.push(r.sent_at);
+        }
+        c
+    }
+}
+
+/// Inserts the rows that are new; returns how many were inserted (the rest were duplicates).
+pub async fn insert(tx: &mut sqlx::PgConnection, rows: &[&EventRow]) -> sqlx::Result<u64> {
+    let c: Columns = rows.iter().copied().collect();
+    let done = sqlx::query(INSERT)
+        .bind(c.message_id)
+        .bind(c.trace_id)
+        .bind(c.event_type)
+        .bind(c.company)
+        .bind(c.app)
+        .bind(c.client)
+        .bind(c.action)
+        .bind(c.retrace_intent)
+        .bind(c.publisher)
+        .bind(c.published_on)
+        .bind(c.received_at)
+        .bind(c.body)
+        .bind(c.namespace)
+        .bind(c.product)
+        .bind(c.environment)
+        .bind(c.release)
+        .bind(c.routing_key)
+        .bind(c.sent_at)
+        .execute(tx)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+const INSERT: &str = "INSERT INTO events (message_id, trace_id, event_type, company, app, client, action, \
+    retrace_intent, publisher, published_on, received_at, body, namespace, product, environment, release, \
+    routing_key, sent_at) \
+    SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+    $8::int4[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::jsonb[], $13::text[], $14::text[], \
+    $15::text[], $16::text[], $17::text[], $18::timestamptz[]) \
+    ON CONFLICT (message_id) DO NOTHING";

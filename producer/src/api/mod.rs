@@ -1,0 +1,60 @@
+//! The HTTP API under `/api/v1`. Its routes are one table ([`routes`]) that builds the router
+//! and that the OpenAPI test reads, so the document and the router cannot drift apart unseen.
+
+mod body;
+mod events;
+mod orders;
+mod traces;
+
+pub use body::{bytes as body_bytes, has_content_type, MAX_BODY_BYTES};
+
+use axum::http::header;
+use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post, MethodRouter};
+use axum::Router;
+
+use crate::auth::{self, Auth};
+use crate::state::AppState;
+
+/// The OpenAPI 3.1 document of this API, written by hand and kept true by a test.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// One route of the API.
+pub struct ApiRoute {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// Needs a bearer token or the basic-auth login.
+    pub guarded: bool,
+    pub handler: MethodRouter<AppState>,
+}
+
+/// Every route the API serves.
+pub fn routes() -> Vec<ApiRoute> {
+    let route = |method, path, guarded, handler| ApiRoute { method, path, guarded, handler };
+    vec![
+        route("post", "/api/v1/orders", true, post(orders::create)),
+        route("delete", "/api/v1/orders/{client}/{product}", true, delete(orders::cancel)),
+        route("post", "/api/v1/events", true, post(events::publish)),
+        route("get", "/api/v1/traces/{trace_id}", true, get(traces::timeline)),
+        route("get", "/api/v1/traces/{trace_id}/events", true, get(traces::events)),
+        route("get", "/api/v1/openapi.json", false, get(openapi)),
+    ]
+}
+
+/// The API router, guarded routes behind the API auth.
+pub fn router(auth: Auth) -> Router<AppState> {
+    let (mut guarded, mut open) = (Router::new(), Router::new());
+    for r in routes() {
+        if r.guarded {
+            guarded = guarded.route(r.path, r.handler);
+        } else {
+            open = open.route(r.path, r.handler);
+        }
+    }
+    guarded.route_layer(from_fn_with_state(auth, auth::require_api)).merge(open)
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}

@@ -1,0 +1,73 @@
+//! `GET /api/v1/traces/{trace_id}` (the timeline seen so far) and
+//! `GET /api/v1/traces/{trace_id}/events` (the same, then live, as server-sent events).
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use futures_util::stream::{self, Stream, StreamExt};
+use serde_json::{json, Value};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::feed::TimelineEntry;
+use crate::state::AppState;
+
+/// `{"trace_id", "events": [...]}`, oldest first; empty when nothing was seen (yet) or evicted.
+pub async fn timeline(State(state): State<AppState>, Path(trace_id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let trace_id = parse(&trace_id)?;
+    let timeline = state.cache.timeline(trace_id);
+    let events: Vec<&TimelineEntry> = timeline.iter().map(|e| &**e).collect();
+    Ok(Json(json!({ "trace_id": trace_id.to_string(), "events": events })))
+}
+
+/// The cached timeline, then every new event of this trace only, until the producer stops.
+pub async fn events(
+    State(state): State<AppState>,
+    Path(trace_id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let trace_id = parse(&trace_id)?;
+    // Subscribe before reading the cache, so nothing falls between the two; the overlap is deduped.
+    let live = state.cache.subscribe();
+    let past = state.cache.timeline(trace_id);
+    let seen: HashSet<String> = past.iter().map(|e| e.message_id.clone()).collect();
+    let stopping = state.stopping.clone();
+    let following = stream::unfold((live, seen), move |(mut live, mut seen)| {
+        let stopping = stopping.clone();
+        async move {
+            loop {
+                let received = tokio::select! {
+                    () = stopping.cancelled() => return None,
+                    received = live.recv() => received,
+                };
+                match received {
+                    Ok(entry) if entry.trace_id == trace_id && seen.insert(entry.message_id.clone()) => {
+                        return Some((Ok(sse_event(&entry)), (live, seen)));
+                    }
+                    Ok(_) => {}
+                    // A stream that fell behind skips what it missed; the timeline endpoint still has it.
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::debug!(trace_id = %trace_id, missed, "live status stream fell behind");
+                    }
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        }
+    });
+    let stream = stream::iter(past.into_iter().map(|e| Ok(sse_event(&e)))).chain(following);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+fn sse_event(entry: &Arc<TimelineEntry>) -> Event {
+    let data = serde_json::to_string(&**entry).expect("a timeline entry serializes");
+    Event::default().id(entry.message_id.as_str()).data(data)
+}
+
+fn parse(trace_id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(trace_id)
+        .map_err(|_| ApiError::invalid("trace_id", format!("trace_id {trace_id:?} is not a UUID")))
+}

@@ -1,0 +1,122 @@
+//! The status feed's queue: exclusive, auto-delete, server-named, bound to `<prefix>.events`
+//! with `#` on the producer's own connection, opened again after every reconnect. A tap:
+//! losing it loses nothing (dbwriter keeps the record), so it reads without retries or dead letters.
+
+use std::time::Duration;
+
+use eda_common::consumer::Message;
+use eda_common::retry::Backoff;
+use eda_common::Broker;
+use futures_util::StreamExt;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Channel, Connection, Consumer};
+use tokio_util::sync::CancellationToken;
+
+use super::cache::TraceCache;
+use super::entry::TimelineEntry;
+
+/// The readiness check this feed reports (the portal's live status depends on it).
+pub const READINESS_CHECK: &str = "status_feed";
+
+/// Deliveries in flight to the producer: bounds the memory a flood can take on this side.
+const PREFETCH: u16 = 500;
+/// Messages the broker keeps for a stalled feed before dropping the oldest (bounds its side).
+const MAX_QUEUED: i64 = 10_000;
+
+/// Feeds `cache` from the events exchange until `shutdown`.
+pub async fn run(broker: Broker, cache: TraceCache, shutdown: CancellationToken) {
+    let readiness = broker.readiness().clone();
+    readiness.set(READINESS_CHECK, false);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+    while let Some((generation, conn)) = broker.connected(&shutdown).await {
+        let (channel, consumer) = match open(&broker, &conn).await {
+            Ok(opened) => opened,
+            Err(error) => {
+                let delay = backoff.next_delay();
+                tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "status feed: cannot open its queue");
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => continue,
+                    () = shutdown.cancelled() => break,
+                }
+            }
+        };
+        backoff.reset();
+        readiness.set(READINESS_CHECK, true);
+        tracing::info!(generation, "status feed consuming");
+        consume(&broker, generation, consumer, &cache, &shutdown).await;
+        readiness.set(READINESS_CHECK, false);
+        let _ = channel.close(200, "status feed stopping".into()).await;
+    }
+    readiness.set(READINESS_CHECK, false);
+    tracing::debug!("status feed stopped");
+}
+
+async fn open(broker: &Broker, conn: &Connection) -> Result<(Channel, Consumer), lapin::Error> {
+    let channel = conn.create_channel().await?;
+    channel.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
+    let mut arguments = FieldTable::default();
+    arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(MAX_QUEUED));
+    let options = QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() };
+    let queue = channel.queue_declare("".into(), options, arguments).await?;
+    let exchange = broker.topology().events_exchange();
+    channel
+        .queue_bind(
+            queue.name().clone(),
+            exchange.as_str().into(),
+            "#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let consumer = channel
+        .basic_consume(
+            queue.name().clone(),
+            "producer-status-feed".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok((channel, consumer))
+}
+
+/// Reads until the connection changes, the consumer ends, or shutdown.
+async fn consume(
+    broker: &Broker,
+    generation: u64,
+    mut consumer: Consumer,
+    cache: &TraceCache,
+    shutdown: &CancellationToken,
+) {
+    let mut link = broker.subscribe();
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            changed = link.changed() => {
+                let current = link.borrow_and_update();
+                if changed.is_err() || current.generation != generation || current.connection.is_none() {
+                    return;
+                }
+            }
+            delivery = consumer.next() => {
+                let delivery = match delivery {
+                    Some(Ok(delivery)) => delivery,
+                    Some(Err(error)) => {
+                        tracing::warn!(%error, "status feed: consumer failed");
+                        return;
+                    }
+                    None => return,
+                };
+                match Message::from_delivery(&delivery) {
+                    Ok(m) => {
+                        cache.record(TimelineEntry::from_envelope(&m.envelope, &m.message_id));
+                    }
+                    // Dead-lettering is the consuming services' job; the feed only shows what it can read.
+                    Err(error) => tracing::debug!(%error, "status feed: skipped an unreadable message"),
+                }
+                // A lost ack only means a redelivery, which the cache ignores by message id.
+                let _ = delivery.acker.ack(BasicAckOptions::default()).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The client portal: the purchase form (`GET /`, `POST /`), the live status page of an order
+//! (`GET /orders/{trace_id}`) and the two static files they use. Server-rendered, no CDN.
+
+mod form;
+mod page;
+mod status;
+
+pub use status::progress;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::from_fn_with_state;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::api;
+use crate::auth::{self, Auth};
+use crate::error::ApiError;
+use crate::order::Order;
+use crate::state::AppState;
+use form::FormView;
+
+const CSS: &str = include_str!("../../assets/portal.css");
+const JS: &str = include_str!("../../assets/portal.js");
+
+/// Pages behind the portal login; the static files stay open (they hold nothing secret).
+pub fn router(auth: Auth) -> Router<AppState> {
+    let pages = Router::new()
+        .route("/", get(show_form).post(submit))
+        .route("/orders/{trace_id}", get(show_status))
+        .route_layer(from_fn_with_state(auth, auth::require_portal));
+    pages
+        .route("/assets/portal.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
+        .route("/assets/portal.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
+}
+
+async fn show_form(State(state): State<AppState>) -> Html<String> {
+    Html(form::render(&state.catalog, &FormView::default()))
+}
+
+async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    if !api::has_content_type(&headers, "application/x-www-form-urlencoded") {
+        return ApiError::UnsupportedMediaType { expected: "application/x-www-form-urlencoded" }.into_response();
+    }
+    let bytes = match api::body_bytes(body) {
+        Ok(bytes) => bytes,
+        Err(e) => return e.into_response(),
+    };
+    let mut view = FormView::default();
+    let mut fields = Map::new();
+    for (key, value) in url::form_urlencoded::parse(&bytes) {
+        view.values.insert(key.to_string(), value.to_string());
+        fields.insert(key.into_owned(), Value::String(value.into_owned()));
+    }
+    let order = match Order::from_fields(&fields, &state.catalog) {
+        Ok(order) => order,
+        Err(errors) => {
+            view.errors = errors;
+            return (StatusCode::UNPROCESSABLE_ENTITY, Html(form::render(&state.catalog, &view))).into_response();
+        }
+    };
+    let published = match order.envelope(&state.publishing) {
+        Ok(envelope) => state.publish(&envelope).await,
+        Err(e) => Err(ApiError::Internal(e.to_string())),
+    };
+    match published {
+        Ok(accepted) => Redirect::to(&format!("/orders/{}", accepted.trace_id)).into_response(),
+        Err(e) => {
+            let status = e.status();
+            view.notice = Some(match e {
+                ApiError::Unavailable(_) => "Your order could not be placed right now (the message broker did not \
+                                             confirm it). Nothing was ordered; please try again in a moment."
+                    .into(),
+                _ => "Your order could not be placed because of an internal error.".into(),
+            });
+            (status, Html(form::render(&state.catalog, &view))).into_response()
+        }
+    }
+}
+
+async fn show_status(State(state): State<AppState>, Path(trace_id): Path<String>) -> Response {
+    match Uuid::parse_str(&trace_id) {
+        Ok(id) => Html(status::render(id, &state.cache.timeline(id))).into_response(),
+        Err(_) => (StatusCode::NOT_FOUND, Html(page::layout("Not found", "<h1>No such order</h1>"))).into_response(),
+    }
+}
+
+fn asset(content_type: &'static str, text: &'static str) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=300")], text)
+}

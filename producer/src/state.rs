@@ -1,0 +1,53 @@
+//! What every request handler shares, and the one way the producer publishes an event.
+
+use std::sync::Arc;
+
+use eda_common::{Envelope, Publisher};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::Catalog;
+use crate::error::ApiError;
+use crate::feed::{TimelineEntry, TraceCache};
+use crate::order::Publishing;
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub catalog: Arc<Catalog>,
+    pub publisher: Publisher,
+    pub publishing: Arc<Publishing>,
+    pub cache: TraceCache,
+    /// Cancelled when the producer stops, so live streams end and the server can drain.
+    pub stopping: CancellationToken,
+}
+
+/// The answer to an accepted event: `202 {"trace_id", "event_type", "status_url", "message_id"}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Accepted {
+    pub trace_id: String,
+    pub event_type: String,
+    pub status_url: String,
+    pub message_id: String,
+}
+
+impl AppState {
+    /// Publishes with a confirm; only a confirmed event is accepted (503 otherwise).
+    pub async fn publish(&self, envelope: &Envelope) -> Result<Accepted, ApiError> {
+        let trace_id = envelope.trace_id();
+        let event_type = envelope.event_type().to_string();
+        let message_id = self.publisher.publish(envelope).await.map_err(|e| {
+            tracing::warn!(trace_id = %trace_id, event_type = %event_type, error = %e, "event not published");
+            ApiError::Unavailable(e)
+        })?;
+        tracing::info!(trace_id = %trace_id, event_type = %event_type, message_id = %message_id, "event published");
+        // Shown at once: the feed brings the same message a moment later and the cache drops the copy.
+        self.cache.record(TimelineEntry::from_envelope(envelope, &message_id));
+        Ok(Accepted {
+            trace_id: trace_id.to_string(),
+            event_type,
+            status_url: format!("/api/v1/traces/{trace_id}"),
+            message_id,
+        })
+    }
+}

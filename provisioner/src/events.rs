@@ -1,0 +1,68 @@
+//! The events the provisioner publishes: `<company>.provisioner.event.<client>.<action>`,
+//! in the trace of the order that caused them.
+
+use eda_common::{Envelope, EventType};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::deploy::{Deployed, Release};
+use crate::order::{Order, Tenant};
+
+/// The `app` segment of every event the provisioner publishes.
+pub const APP: &str = "provisioner";
+
+/// An event about a tenant with the tenant's fields plus `extra`.
+pub fn tenant_event(company: &str, tenant: &Tenant, action: &str, extra: Value) -> Envelope {
+    // The client was validated as a DNS-1123 label, so it is a valid routing-key segment.
+    let event_type = EventType::new(company, APP, &tenant.client, action).expect("validated client makes a valid event type");
+    let mut body = Map::new();
+    body.insert("client".into(), tenant.client.clone().into());
+    body.insert("namespace".into(), tenant.namespace.clone().into());
+    body.insert("product".into(), tenant.product.clone().into());
+    body.insert("release".into(), tenant.release.clone().into());
+    if let Value::Object(extra) = extra {
+        body.extend(extra);
+    }
+    let mut envelope = Envelope::new(event_type, tenant.trace_id, body);
+    envelope.metadata.publisher = Some(APP.into());
+    envelope
+}
+
+/// `provisioning`: work on an order started.
+pub fn provisioning(company: &str, order: &Order) -> Envelope {
+    tenant_event(company, &order.tenant, "provisioning", order_fields(order))
+}
+
+/// `provisioned`: namespace, release, chart, version, revision, dry_run (DESIGN.md §2).
+pub fn provisioned(company: &str, order: &Order, release: &Release, deployed: &Deployed, dry_run: bool) -> Envelope {
+    let mut extra = order_fields(order);
+    let fields = json!({
+        "chart": release.chart.display(),
+        "version": release.chart.version,
+        "revision": deployed.revision,
+        "dry_run": dry_run,
+    });
+    if let (Value::Object(extra), Value::Object(fields)) = (&mut extra, fields) {
+        extra.extend(fields);
+    }
+    tenant_event(company, &order.tenant, "provisioned", extra)
+}
+
+/// `deprovisioned`: the release is gone; says whether the namespace went too.
+pub fn deprovisioned(company: &str, tenant: &Tenant, namespace_deleted: bool, dry_run: bool) -> Envelope {
+    let extra = json!({"namespace_deleted": namespace_deleted, "dry_run": dry_run});
+    tenant_event(company, tenant, "deprovisioned", extra)
+}
+
+/// A message id derived from the cause's, so a redelivered order's `provisioning` is a
+/// duplicate downstream can drop rather than a new event.
+pub fn derived_id(cause_message_id: &str, action: &str) -> String {
+    let digest = Sha256::new().chain_update(cause_message_id).chain_update(b"/").chain_update(action).finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+fn order_fields(order: &Order) -> Value {
+    json!({"environment": order.environment, "hardware": order.hardware})
+}

@@ -1,0 +1,56 @@
+//! The tenant's default-deny NetworkPolicy: nothing in or out, except DNS and traffic
+//! between the namespace's own pods.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::baseline_meta;
+use crate::order::Order;
+
+/// Default-deny ingress and egress for every pod of the namespace, then three allowances:
+/// from and to pods of the same namespace, and DNS (UDP and TCP 53) to kube-dns in kube-system.
+pub fn network_policy_for(order: &Order) -> NetworkPolicy {
+    let same_namespace = NetworkPolicyPeer { pod_selector: Some(LabelSelector::default()), ..Default::default() };
+    let kube_dns = NetworkPolicyPeer {
+        namespace_selector: Some(match_labels("kubernetes.io/metadata.name", "kube-system")),
+        pod_selector: Some(match_labels("k8s-app", "kube-dns")),
+        ..Default::default()
+    };
+    let dns_port = |protocol: &str| NetworkPolicyPort {
+        protocol: Some(protocol.into()),
+        port: Some(IntOrString::Int(53)),
+        ..Default::default()
+    };
+    NetworkPolicy {
+        metadata: baseline_meta(&order.tenant),
+        spec: Some(NetworkPolicySpec {
+            // An empty selector selects every pod of the namespace.
+            pod_selector: Some(LabelSelector::default()),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: Some(vec![same_namespace.clone()]),
+                ..Default::default()
+            }]),
+            egress: Some(vec![
+                NetworkPolicyEgressRule { to: Some(vec![same_namespace]), ..Default::default() },
+                NetworkPolicyEgressRule {
+                    to: Some(vec![kube_dns]),
+                    ports: Some(vec![dns_port("UDP"), dns_port("TCP")]),
+                },
+            ]),
+        }),
+    }
+}
+
+fn match_labels(key: &str, value: &str) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(BTreeMap::from([(key.to_string(), value.to_string())])),
+        ..Default::default()
+    }
+}
