@@ -187,7 +187,8 @@ pub fn json(d: &Delivery) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&d.data)))
 }
 
-fn close_connections_named(prefix: &str, reason: &str) -> usize {
+/// Closes, from the broker's side, the connections named `<prefix>.<service>` (not the harness's).
+pub fn close_connections_named(prefix: &str, reason: &str) -> usize {
     // The table formatter prints pids as `<rabbit@host.N.N.N>`, the form close_connection takes.
     let out = std::process::Command::new("rabbitmqctl")
         .args(["-q", "--no-table-headers", "list_connections", "pid", "client_properties"])

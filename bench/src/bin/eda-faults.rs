@@ -1,0 +1,24 @@
+//! `eda-faults [SCENARIO…]`: the fault-injection suite (all scenarios without arguments).
+//! Needs the release `dbwriter` binary next to this one (scripts/faults.sh builds both).
+//! Exits non-zero if any scenario lost or doubled something.
+
+use std::path::PathBuf;
+
+use eda_bench::faults::{self, SCENARIOS};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    eda_common::telemetry::init_for_tests();
+    let bin_dir: PathBuf = std::env::current_exe()?.parent().map(PathBuf::from).unwrap_or_default();
+    let wanted: Vec<String> = std::env::args().skip(1).collect();
+    let mut outcomes = Vec::new();
+    for name in SCENARIOS.iter().copied().filter(|s| wanted.is_empty() || wanted.iter().any(|w| w == s)) {
+        eprintln!("fault scenario {name} …");
+        let outcome = faults::run(name, bin_dir.clone()).await;
+        eprintln!("  {}", if outcome.passed() { "ok" } else { "FAILED" });
+        outcomes.push(outcome);
+    }
+    println!("{}", faults::table(&outcomes));
+    anyhow::ensure!(outcomes.iter().all(|o| o.passed()), "a fault scenario failed");
+    Ok(())
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The fault-injection suite (issue: proof). Restarts this machine's RabbitMQ and PostgreSQL,
+# kills services with SIGKILL, drops their network: never run it beside the normal tests.
+#   scripts/faults.sh                 # every scenario, prints a table
+#   scripts/faults.sh sigterm kill-9  # some of them
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/eda-target}"
+scripts/dev-services.sh
+cargo build --release -q -p dbwriter -p eda-bench --bins
+exec "$CARGO_TARGET_DIR/release/eda-faults" "$@"
