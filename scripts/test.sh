@@ -16,3 +16,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
+
+# The demo, headless: one purchase must reach `provisioned` (and be recorded) end to end.
+scripts/run.sh --once

@@ -117,6 +117,9 @@ impl Broker {
     pub async fn connected(&self, stop: &CancellationToken) -> Option<(u64, Arc<Connection>)> {
         let mut rx = self.inner.link.subscribe();
         loop {
+            if stop.is_cancelled() || self.inner.closing.is_cancelled() {
+                return None;
+            }
             {
                 let link = rx.borrow_and_update();
                 if let Some(conn) = &link.connection {

@@ -161,7 +161,8 @@ impl Publisher {
 
     /// The confirm-mode channel of the current connection, opened on first use after a reconnect.
     async fn channel(&self) -> Result<Channel, PublishError> {
-        let mut slot = self.channel.lock().await;
+        // Wait for a connection before taking the slot: during an outage every publish waits
+        // its own timeout side by side, not one after another.
         let stop = CancellationToken::new();
         let wait = self.broker.connected(&stop);
         let (generation, conn) = tokio::time::timeout(self.timeout, wait)
@@ -169,6 +170,7 @@ impl Publisher {
             .ok()
             .flatten()
             .ok_or(PublishError::Unavailable(self.timeout))?;
+        let mut slot = self.channel.lock().await;
         if let Some((g, ch)) = slot.as_ref() {
             if *g == generation && ch.status().connected() {
                 return Ok(ch.clone());

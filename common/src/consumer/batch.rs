@@ -65,6 +65,8 @@ async fn collect(
 ) -> (Vec<Delivery>, Option<End>) {
     let mut batch = Vec::new();
     let first = tokio::select! {
+        // Shutdown first: once asked to stop, no new batch starts even if deliveries wait.
+        biased;
         () = shutdown.cancelled() => return (batch, Some(End::Stopped)),
         next = session.consumer.next() => next,
     };
