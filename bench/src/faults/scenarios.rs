@@ -129,11 +129,7 @@ async fn connection_closed(w: &World) -> anyhow::Result<Run> {
         }
         Ok::<_, anyhow::Error>(Instant::now())
     };
-    let (published, t0) = tokio::join!(w.publish_orders(0..ORDERS, 1_000), fault);
-    published?;
-    let t0 = t0?;
-    w.wait_stored(ORDERS as i64, DRAIN).await?;
-    Ok(Run { sent: ORDERS as i64, recovery: t0.elapsed(), expected_dead: 0 })
+    during_load(w, 1_000, fault).await
 }
 
 /// SIGTERM mid-load: the dbwriter must finish its batch and exit 0; a new one takes over.
@@ -182,11 +178,7 @@ async fn network_drop(w: &World) -> anyhow::Result<Run> {
         proxy.set_forwarding(true);
         Ok::<_, anyhow::Error>(Instant::now())
     };
-    let (published, t0) = tokio::join!(w.publish_orders(0..ORDERS, 500), fault);
-    published?;
-    let t0 = t0?;
-    w.wait_stored(ORDERS as i64, DRAIN).await?;
-    Ok(Run { sent: ORDERS as i64, recovery: t0.elapsed(), expected_dead: 0 })
+    during_load(w, 500, fault).await
 }
 
 /// PostgreSQL stopped for 30 s under load: nothing is acked, nothing dead-lettered.
@@ -199,11 +191,7 @@ async fn postgres_stop(w: &World) -> anyhow::Result<Run> {
         service("postgresql", "start").await?;
         Ok::<_, anyhow::Error>(Instant::now())
     };
-    let (published, t0) = tokio::join!(w.publish_orders(0..ORDERS, 400), fault);
-    published?;
-    let t0 = t0?;
-    w.wait_stored(ORDERS as i64, DRAIN).await?;
-    Ok(Run { sent: ORDERS as i64, recovery: t0.elapsed(), expected_dead: 0 })
+    during_load(w, 400, fault).await
 }
 
 /// RabbitMQ stopped and started mid-stream; publishes retry until confirmed.
@@ -216,9 +204,19 @@ async fn broker_restart(w: &World) -> anyhow::Result<Run> {
         service("rabbitmq", "start").await?;
         Ok::<_, anyhow::Error>(Instant::now())
     };
-    let (published, t0) = tokio::join!(w.publish_orders(0..ORDERS, 1_000), fault);
+    during_load(w, 1_000, fault).await
+}
+
+/// Publishes every order at `rate` while `fault` runs (it returns when the fault ended), then
+/// waits until every order is stored; recovery counts from the end of the fault.
+async fn during_load(
+    w: &World,
+    rate: u32,
+    fault: impl std::future::Future<Output = anyhow::Result<Instant>>,
+) -> anyhow::Result<Run> {
+    let (published, fault_ended) = tokio::join!(w.publish_orders(0..ORDERS, rate), fault);
     published?;
-    let t0 = t0?;
+    let t0 = fault_ended?;
     w.wait_stored(ORDERS as i64, DRAIN).await?;
     Ok(Run { sent: ORDERS as i64, recovery: t0.elapsed(), expected_dead: 0 })
 }
