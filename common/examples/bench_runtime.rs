@@ -61,7 +61,16 @@ async fn setup(queue_type: QueueType) -> Setup {
 
 async fn teardown(s: Setup) {
     let ch = s.conn.create_channel().await.unwrap();
-    for q in ["sink", "dead", "unrouted", "retry.sink.1", "retry.sink.2", "retry.sink.3", "retry.sink.4", "retry.sink.5"] {
+    for q in [
+        "sink",
+        "dead",
+        "unrouted",
+        "retry.sink.1",
+        "retry.sink.2",
+        "retry.sink.3",
+        "retry.sink.4",
+        "retry.sink.5",
+    ] {
         let _ = ch.queue_delete(format!("{}.{q}", s.prefix).as_str().into(), Default::default()).await;
     }
     for x in ["events", "retry", "unrouted"] {
@@ -90,7 +99,17 @@ async fn bare_publish_with(s: &Setup, n: usize, full_properties: bool) -> f64 {
     for chunk in bodies.chunks(WINDOW) {
         let mut pending = Vec::with_capacity(chunk.len());
         for (rk, body, props) in chunk {
-            pending.push(ch.basic_publish(exchange.as_str().into(), rk.as_str().into(), Default::default(), body, props.clone()).await.unwrap());
+            pending.push(
+                ch.basic_publish(
+                    exchange.as_str().into(),
+                    rk.as_str().into(),
+                    Default::default(),
+                    body,
+                    props.clone(),
+                )
+                .await
+                .unwrap(),
+            );
         }
         for p in pending {
             assert!(p.await.unwrap().is_ack());
@@ -141,7 +160,15 @@ async fn bare_consume(s: &Setup, n: usize, each: bool) -> f64 {
     fill(s, n).await;
     let ch = s.conn.create_channel().await.unwrap();
     ch.basic_qos(WINDOW as u16, Default::default()).await.unwrap();
-    let mut consumer = ch.basic_consume(format!("{}.sink", s.prefix).as_str().into(), "".into(), Default::default(), FieldTable::default()).await.unwrap();
+    let mut consumer = ch
+        .basic_consume(
+            format!("{}.sink", s.prefix).as_str().into(),
+            "".into(),
+            Default::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
     let started = Instant::now();
     let mut acks = Vec::with_capacity(WINDOW);
     for i in 1..=n {
@@ -198,13 +225,24 @@ async fn runtime_consume(s: &Setup, n: usize, batch: bool) -> f64 {
     fill(s, n).await;
     let (broker, publisher, health) = runtime(s, "bench-consumer");
     let count = Arc::new(Count { seen: AtomicUsize::new(0), target: n, done: Notify::new() });
-    let spec = ConsumerSpec { queue: ServiceQueue { service: "sink".into(), bindings: vec!["#".into()] }, concurrency: 64, emit_failed: false };
+    let spec = ConsumerSpec {
+        queue: ServiceQueue { service: "sink".into(), bindings: vec!["#".into()] },
+        concurrency: 64,
+        emit_failed: false,
+    };
     let stop = CancellationToken::new();
     let (p, c, st) = (publisher.clone(), count.clone(), stop.clone());
     let started = Instant::now();
     let task = tokio::spawn(async move {
         if batch {
-            consumer::run_batches(&p, spec, BatchSpec { max_size: 500, max_wait: Duration::from_millis(50) }, c, st).await
+            consumer::run_batches(
+                &p,
+                spec,
+                BatchSpec { max_size: 500, max_wait: Duration::from_millis(50) },
+                c,
+                st,
+            )
+            .await
         } else {
             consumer::run(&p, spec, c, st).await
         }
@@ -228,7 +266,10 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let runs: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
-    let qt = match args.get(3).map(String::as_str) { Some("classic") => QueueType::Classic, _ => QueueType::Quorum };
+    let qt = match args.get(3).map(String::as_str) {
+        Some("classic") => QueueType::Classic,
+        _ => QueueType::Quorum,
+    };
     let s = setup(qt).await;
     let mut rows: Vec<(&str, Vec<f64>, Vec<f64>)> = vec![
         ("publish with confirms (bare: minimal properties)", vec![], vec![]),
@@ -250,7 +291,9 @@ async fn main() {
         rows[3].1.push(bare_consume(&s, n, false).await);
         rows[3].2.push(runtime_consume(&s, n, true).await);
     }
-    println!("queue type: {qt:?}, {n} messages per run, median of {runs} runs, {WINDOW} in flight / prefetch\n");
+    println!(
+        "queue type: {qt:?}, {n} messages per run, median of {runs} runs, {WINDOW} in flight / prefetch\n"
+    );
     println!("| operation | bare lapin (msg/s) | eda runtime (msg/s) | runtime / bare |");
     println!("| --- | ---: | ---: | ---: |");
     for (name, bare, rt) in rows {

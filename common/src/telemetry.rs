@@ -38,18 +38,16 @@ where
 /// Installs the global subscriber once; later calls (other tests in the same binary) do nothing.
 pub fn init(format: LogFormat) {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        match format {
-            LogFormat::Json => {
-                let _ = json_subscriber(std::io::stdout).try_init();
-            }
-            LogFormat::Pretty => {
-                let _ = tracing_subscriber::fmt()
-                    .with_env_filter(filter(DEFAULT_FILTER))
-                    .with_writer(std::io::stdout)
-                    .pretty()
-                    .try_init();
-            }
+    ONCE.call_once(|| match format {
+        LogFormat::Json => {
+            let _ = json_subscriber(std::io::stdout).try_init();
+        }
+        LogFormat::Pretty => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter(DEFAULT_FILTER))
+                .with_writer(std::io::stdout)
+                .pretty()
+                .try_init();
         }
     });
 }

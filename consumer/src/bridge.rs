@@ -12,7 +12,9 @@ use eda_common::publisher::{long, with_header, Outgoing};
 use eda_common::retry::Backoff;
 use futures_util::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, QueueDeclareOptions};
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, QueueDeclareOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection};
 use tokio_util::sync::CancellationToken;
@@ -60,7 +62,12 @@ async fn session(rt: &Runtime, conn: &Connection, queue: &str, shutdown: &Cancel
         .await
         .map_err(Error::amqp("setting the prefetch"))?;
     let mut deliveries = channel
-        .basic_consume(queue.into(), "eda-bridge".into(), BasicConsumeOptions::default(), FieldTable::default())
+        .basic_consume(
+            queue.into(),
+            "eda-bridge".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
         .await
         .map_err(Error::amqp(format!("consuming {queue}")))?;
     rt.health.readiness.set("bridge", true);

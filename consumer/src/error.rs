@@ -17,9 +17,9 @@ pub enum Error {
     #[error("the broker was not reachable within {0:?}")]
     Unreachable(Duration),
     #[error("{what}: {source}")]
-    Amqp { what: String, source: lapin::Error },
+    Amqp { what: String, source: Box<lapin::Error> },
     #[error("publishing {what}: {source}")]
-    Publish { what: String, source: eda_common::publisher::PublishError },
+    Publish { what: String, source: Box<eda_common::publisher::PublishError> },
     #[error("writing the output: {0}")]
     Output(#[from] std::io::Error),
     #[error("the HTTP server on {addr} failed: {source}")]
@@ -29,7 +29,7 @@ pub enum Error {
 impl Error {
     pub(crate) fn amqp(what: impl Into<String>) -> impl FnOnce(lapin::Error) -> Error {
         let what = what.into();
-        move |source| Error::Amqp { what, source }
+        move |source| Error::Amqp { what, source: Box::new(source) }
     }
 }
 

@@ -27,18 +27,23 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
             })
             .await?
         }
-        Mode::Run(args, common) => serve(&common, &args.name.clone(), shutdown, |rt, stop| async move {
-            engine::run(&rt, *args, stop).await
-        })
-        .await?,
-        Mode::Log(args, common) => serve(&common, &args.name.clone(), shutdown, |rt, stop| async move {
-            log_tap::run(&rt, args, std::io::stdout(), stop).await
-        })
-        .await?,
-        Mode::Bridge(args, common) => serve(&common, "bridge", shutdown, |rt, stop| async move {
-            bridge::run(&rt, &args, stop).await
-        })
-        .await?,
+        Mode::Run(args, common) => {
+            engine::validate(&args)?;
+            serve(&common, &args.name.clone(), shutdown, |rt, stop| async move {
+                engine::run(&rt, *args, stop).await
+            })
+            .await?
+        }
+        Mode::Log(args, common) => {
+            serve(&common, &args.name.clone(), shutdown, |rt, stop| async move {
+                log_tap::run(&rt, args, std::io::stdout(), stop).await
+            })
+            .await?
+        }
+        Mode::Bridge(args, common) => {
+            serve(&common, "bridge", shutdown, |rt, stop| async move { bridge::run(&rt, &args, stop).await })
+                .await?
+        }
         Mode::Dlq(action, common) => dlq::run(&common, action).await?,
     }
     Ok(())

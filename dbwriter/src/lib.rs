@@ -10,7 +10,7 @@ pub mod db;
 pub mod deployments;
 mod error;
 pub mod metrics;
-mod row;
+pub mod row;
 mod store;
 
 use std::time::Duration;

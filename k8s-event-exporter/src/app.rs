@@ -64,6 +64,9 @@ impl Application {
         let selector = (!config.all_namespaces).then(|| config.namespace_selector.clone());
         let namespaces = Namespaces::start(client.clone(), selector, shutdown.clone());
         let (leader_tx, mut leader) = watch::channel(false);
+        // The Lease is released only after the pipeline has written its last watermark, so
+        // the next leader starts from it.
+        let resign = CancellationToken::new();
         let election = if config.leader_election {
             let settings = LeaseSettings {
                 namespace: config.lease_namespace(),
@@ -73,7 +76,7 @@ impl Application {
                 renew: config.lease_renew,
             };
             tracing::info!(identity = %settings.identity, lease = %settings.name, "campaigning for the lease");
-            Some(tokio::spawn(Election::new(client.clone(), settings).run(leader_tx, shutdown.clone())))
+            Some(tokio::spawn(Election::new(client.clone(), settings).run(leader_tx, resign.clone())))
         } else {
             leader_tx.send_replace(true);
             None
@@ -87,11 +90,13 @@ impl Application {
             });
         }
         let publisher = Publisher::new(&broker, config.publish_timeout);
-        let pipeline = Pipeline { config: &config, client: &client, namespaces, publisher, metrics: &metrics, started };
+        let pipeline =
+            Pipeline { config: &config, client: &client, namespaces, publisher, metrics: &metrics, started };
         loop {
             tokio::select! {
-                led = leader.wait_for(|l| *l) => if led.is_err() { break },
+                biased;
                 () = shutdown.cancelled() => break,
+                led = leader.wait_for(|l| *l) => if led.is_err() { break },
             }
             metrics.leader.set(1);
             let stop = shutdown.child_token();
@@ -109,6 +114,7 @@ impl Application {
             metrics.leader.set(0);
             tracing::info!("stopped exporting (lost the lease or shutting down)");
         }
+        resign.cancel();
         if let Some(election) = election {
             election.await.ok();
         }

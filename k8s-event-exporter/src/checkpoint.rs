@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::error::{status_code, Error, KubeContext, Result};
+use crate::source::Item;
 
 /// The ConfigMap key holding the watermark.
 pub const WATERMARK_KEY: &str = "resourceVersion";
@@ -45,6 +46,16 @@ impl Progress {
         self.listing = false;
         if let Some(max) = self.list_max.take() {
             self.advance(max);
+        }
+    }
+
+    /// A watch item is done with (published, skipped, or nothing to do).
+    pub fn apply(&mut self, item: &Item) {
+        match item {
+            Item::Relisting => self.relisting(),
+            Item::Listed => self.listed(),
+            Item::Deleted(rv) => self.handled(*rv),
+            Item::Event(event) => self.handled(event.resource_version),
         }
     }
 
@@ -81,7 +92,8 @@ impl Watermarks {
     }
 
     pub async fn load(&self) -> Result<Option<u64>> {
-        let found = self.api.get_opt(&self.name).await.doing(|| format!("reading ConfigMap {}", self.name))?;
+        let found =
+            self.api.get_opt(&self.name).await.doing(|| format!("reading ConfigMap {}", self.name))?;
         watermark_of(found.as_ref(), &self.name)
     }
 

@@ -20,7 +20,11 @@ pub struct Config {
 
     /// Label selector of the namespaces watched (`EXPORTER_NAMESPACE_SELECTOR`;
     /// default `app.kubernetes.io/managed-by=eda-provisioner`).
-    #[arg(long, env = "EXPORTER_NAMESPACE_SELECTOR", default_value = "app.kubernetes.io/managed-by=eda-provisioner")]
+    #[arg(
+        long,
+        env = "EXPORTER_NAMESPACE_SELECTOR",
+        default_value = "app.kubernetes.io/managed-by=eda-provisioner"
+    )]
     pub namespace_selector: String,
 
     /// Watch every namespace, ignoring the selector (`EXPORTER_ALL_NAMESPACES`; default false).

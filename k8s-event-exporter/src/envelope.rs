@@ -119,7 +119,12 @@ mod tests {
             uid: "u1".into(),
             namespace: "cliente02".into(),
             name: "p.1".into(),
-            involved: InvolvedObject { kind: "Pod".into(), name: "p".into(), uid: "pu".into(), namespace: None },
+            involved: InvolvedObject {
+                kind: "Pod".into(),
+                name: "p".into(),
+                uid: "pu".into(),
+                namespace: None,
+            },
             reason: "BackOff".into(),
             message: "Back-off".into(),
             event_type: "Warning".into(),

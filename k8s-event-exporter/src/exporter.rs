@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use eda_common::publisher::Outgoing;
 use eda_common::retry::Backoff;
 use eda_common::Publisher;
 use tokio::sync::{mpsc, watch};
@@ -34,83 +35,118 @@ pub struct Exporter {
     pub metrics: ExporterMetrics,
 }
 
-/// How one event ended.
-enum Outcome {
-    Published,
-    Skipped(Skip),
-    /// Stopped before it was done: it stays above the watermark for the next run.
+/// What to do with one event.
+enum Decision {
+    Publish(Box<Outgoing>),
+    Skip(Skip),
+    /// Stopped before it was decided: it stays above the watermark for the next run.
     Interrupted,
 }
 
+/// Items taken from the channel at once: their publishes are in flight together, which is
+/// what makes a burst fast (one confirm round-trip per batch, not per event).
+const MAX_BATCH: usize = 256;
+
 impl Exporter {
     /// Runs until the watch ends or `stop`; each watermark it reaches goes to `watermark`.
-    pub async fn run(mut self, mut items: mpsc::Receiver<Item>, watermark: watch::Sender<Option<u64>>, stop: CancellationToken) {
+    pub async fn run(
+        mut self,
+        mut items: mpsc::Receiver<Item>,
+        watermark: watch::Sender<Option<u64>>,
+        stop: CancellationToken,
+    ) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
         loop {
-            let item = tokio::select! {
+            tokio::select! {
                 // Stopping wins over items still queued: a lost lease stops publishing at once.
                 biased;
-                () = stop.cancelled() => return,
-                item = items.recv() => match item { Some(item) => item, None => return },
-            };
-            match item {
-                Item::Relisting => self.progress.relisting(),
-                Item::Listed => self.progress.listed(),
-                Item::Deleted(rv) => self.progress.handled(rv),
-                Item::Event(event) => match self.handle(&event, &stop).await {
-                    Outcome::Interrupted => return,
-                    Outcome::Published => self.progress.handled(event.resource_version),
-                    Outcome::Skipped(why) => {
-                        self.metrics.skip(why);
-                        self.progress.handled(event.resource_version);
-                    }
-                },
+                () = stop.cancelled() => break,
+                received = items.recv_many(&mut batch, MAX_BATCH) => if received == 0 { return },
             }
-            if let Some(rv) = self.progress.watermark() {
-                self.gate.raise_floor(rv);
-                watermark.send_if_modified(|w| std::mem::replace(w, Some(rv)) != Some(rv));
+            if !self.export(&batch, &stop).await {
+                return;
             }
+            for item in batch.drain(..) {
+                self.progress.apply(&item);
+            }
+            self.report(&watermark);
+        }
+        // Queued markers need no publish: taking them lets a clean stop right after a list
+        // persist that list's watermark instead of relisting it next time.
+        while let Ok(item) = items.try_recv() {
+            if matches!(item, Item::Event(_)) {
+                break;
+            }
+            self.progress.apply(&item);
+        }
+        self.report(&watermark);
+    }
+
+    fn report(&mut self, watermark: &watch::Sender<Option<u64>>) {
+        if let Some(rv) = self.progress.watermark() {
+            self.gate.raise_floor(rv);
+            watermark.send_if_modified(|w| w.replace(rv) != Some(rv));
         }
     }
 
-    async fn handle(&mut self, event: &KubeEvent, stop: &CancellationToken) -> Outcome {
-        self.metrics.seen.inc();
+    /// Decides every event of a batch, in order, and publishes those to publish until the
+    /// broker confirmed them all. `false` when stopped first: nothing of the batch counts.
+    async fn export(&mut self, batch: &[Item], stop: &CancellationToken) -> bool {
+        let mut outgoing = Vec::new();
+        for item in batch {
+            let Item::Event(event) = item else { continue };
+            self.metrics.seen.inc();
+            match self.decide(event, stop).await {
+                Decision::Publish(out) => {
+                    // Marked now so a later update of the same event in this batch is judged
+                    // against it; if the batch is abandoned, so is this gate.
+                    self.gate.published(event);
+                    outgoing.push(*out);
+                }
+                Decision::Skip(why) => self.metrics.skip(why),
+                Decision::Interrupted => return false,
+            }
+        }
+        let count = outgoing.len() as u64;
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        // A failed batch is sent again whole: the events confirmed before the failure arrive
+        // twice, with the same message ids (at-least-once, never lost).
+        while let Err(error) = self.publisher.send_all(outgoing.clone()).await {
+            self.metrics.publish_retries.inc();
+            tracing::warn!(%error, events = count, "publishing Kubernetes events failed; retrying");
+            tokio::select! {
+                () = tokio::time::sleep(backoff.next_delay()) => {}
+                () = stop.cancelled() => return false,
+            }
+        }
+        self.metrics.published.inc_by(count);
+        self.metrics.dedupe_entries.set(i64::try_from(self.gate.remembered()).unwrap_or(i64::MAX));
+        true
+    }
+
+    async fn decide(&mut self, event: &KubeEvent, stop: &CancellationToken) -> Decision {
         if let Err(why) = self.gate.check(event) {
-            return Outcome::Skipped(why);
+            return Decision::Skip(why);
         }
         if !self.filters.allows(event) {
-            return Outcome::Skipped(Skip::Filtered);
+            return Decision::Skip(Skip::Filtered);
         }
         let who = match self.attribute(event, stop).await {
             Some(Ok(who)) => who,
-            Some(Err(why)) => return Outcome::Skipped(why),
-            None => return Outcome::Interrupted,
+            Some(Err(why)) => return Decision::Skip(why),
+            None => return Decision::Interrupted,
         };
         let envelope = envelope_for(&self.company, event, &who);
-        let out = self.publisher.event_with_id(&envelope, &message_id(event));
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        loop {
-            match self.publisher.send(out.clone()).await {
-                Ok(()) => break,
-                Err(error) => {
-                    self.metrics.publish_retries.inc();
-                    let trace_id = who.trace_id.to_string();
-                    tracing::warn!(%trace_id, %error, "publishing a Kubernetes event failed; retrying");
-                    tokio::select! {
-                        () = tokio::time::sleep(backoff.next_delay()) => {}
-                        () = stop.cancelled() => return Outcome::Interrupted,
-                    }
-                }
-            }
-        }
-        self.gate.published(event);
-        self.metrics.published.inc();
-        self.metrics.dedupe_entries.set(i64::try_from(self.gate.remembered()).unwrap_or(i64::MAX));
-        tracing::debug!(trace_id = %who.trace_id, event_type = %envelope.event_type(), "published a Kubernetes event");
-        Outcome::Published
+        tracing::debug!(trace_id = %who.trace_id, event_type = %envelope.event_type(), "publishing a Kubernetes event");
+        Decision::Publish(Box::new(self.publisher.event_with_id(&envelope, &message_id(event))))
     }
 
     /// Client and trace of an event, or why it is skipped; `None` when stopped meanwhile.
-    async fn attribute(&self, event: &KubeEvent, stop: &CancellationToken) -> Option<Result<Attribution, Skip>> {
+    async fn attribute(
+        &self,
+        event: &KubeEvent,
+        stop: &CancellationToken,
+    ) -> Option<Result<Attribution, Skip>> {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         let tenant = loop {
             match self.namespaces.lookup(&event.namespace).await {
@@ -131,7 +167,9 @@ impl Exporter {
         };
         Some(match own.or(trace_id) {
             Some(trace_id) => Ok(Attribution { client, trace_id, untraced: false }),
-            None if self.include_untraced => Ok(Attribution { client, trace_id: Uuid::new_v4(), untraced: true }),
+            None if self.include_untraced => {
+                Ok(Attribution { client, trace_id: Uuid::new_v4(), untraced: true })
+            }
             None => Err(Skip::Untraced),
         })
     }

@@ -53,9 +53,8 @@ impl From<&EventsV1Event> for KubeEvent {
             .map(|t| chrono_of(&t.0))
             .or_else(|| e.deprecated_first_timestamp.as_ref().map(|t| chrono_of(&t.0)))
             .or_else(|| created(&e.metadata));
-        let last = series_last
-            .or_else(|| e.deprecated_last_timestamp.as_ref().map(|t| chrono_of(&t.0)))
-            .or(first);
+        let last =
+            series_last.or_else(|| e.deprecated_last_timestamp.as_ref().map(|t| chrono_of(&t.0))).or(first);
         let controller = e
             .reporting_controller
             .clone()
@@ -77,7 +76,8 @@ impl From<&EventsV1Event> for KubeEvent {
 impl From<&CoreEvent> for KubeEvent {
     fn from(e: &CoreEvent) -> Self {
         let series_count = e.series.as_ref().and_then(|s| s.count).map(i64::from);
-        let series_last = e.series.as_ref().and_then(|s| s.last_observed_time.as_ref()).map(|t| chrono_of(&t.0));
+        let series_last =
+            e.series.as_ref().and_then(|s| s.last_observed_time.as_ref()).map(|t| chrono_of(&t.0));
         let first = e
             .first_timestamp
             .as_ref()

@@ -95,9 +95,9 @@ impl Election {
         if self.observed.as_ref().is_none_or(|(seen, _)| *seen != rv) {
             self.observed = Some((rv.clone(), Instant::now()));
         }
-        let held_for = spec.lease_duration_seconds.map_or(self.settings.duration, |s| {
-            Duration::from_secs(u64::try_from(s).unwrap_or(0))
-        });
+        let held_for = spec
+            .lease_duration_seconds
+            .map_or(self.settings.duration, |s| Duration::from_secs(u64::try_from(s).unwrap_or(0)));
         let expired = self.observed.as_ref().is_some_and(|(_, since)| since.elapsed() >= held_for);
         if holder.is_some() && !expired {
             return Ok(false);
@@ -118,11 +118,19 @@ impl Election {
         }
         spec.holder_identity = None;
         spec.lease_duration_seconds = Some(1);
-        self.api.replace(name, &PostParams::default(), &lease).await.doing(|| format!("releasing Lease {name}"))?;
+        self.api
+            .replace(name, &PostParams::default(), &lease)
+            .await
+            .doing(|| format!("releasing Lease {name}"))?;
         Ok(())
     }
 
-    fn lease(&self, resource_version: Option<String>, transitions: i32, acquired: Option<MicroTime>) -> Lease {
+    fn lease(
+        &self,
+        resource_version: Option<String>,
+        transitions: i32,
+        acquired: Option<MicroTime>,
+    ) -> Lease {
         let now = MicroTime(Timestamp::now());
         Lease {
             metadata: ObjectMeta {
@@ -132,7 +140,9 @@ impl Election {
             },
             spec: Some(LeaseSpec {
                 holder_identity: Some(self.settings.identity.clone()),
-                lease_duration_seconds: Some(i32::try_from(self.settings.duration.as_secs().max(1)).unwrap_or(15)),
+                lease_duration_seconds: Some(
+                    i32::try_from(self.settings.duration.as_secs().max(1)).unwrap_or(15),
+                ),
                 acquire_time: Some(acquired.unwrap_or_else(|| now.clone())),
                 renew_time: Some(now),
                 lease_transitions: Some(transitions),

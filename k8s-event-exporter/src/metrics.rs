@@ -36,8 +36,16 @@ impl ExporterMetrics {
     pub fn register(metrics: &Arc<Metrics>) -> Self {
         let m = ExporterMetrics::default();
         metrics.register("k8s_events_seen", "Kubernetes events received from the watch", m.seen.clone());
-        metrics.register("k8s_events_published", "Kubernetes events published and confirmed", m.published.clone());
-        metrics.register("k8s_events_skipped", "Kubernetes events not published, by reason", m.skipped.clone());
+        metrics.register(
+            "k8s_events_published",
+            "Kubernetes events published and confirmed",
+            m.published.clone(),
+        );
+        metrics.register(
+            "k8s_events_skipped",
+            "Kubernetes events not published, by reason",
+            m.skipped.clone(),
+        );
         metrics.register(
             "k8s_event_publish_retries",
             "Publishes tried again after a broker failure",
@@ -48,7 +56,11 @@ impl ExporterMetrics {
             "Relists of the event watch (start, 410 Gone, errors)",
             m.watch_restarts.clone(),
         );
-        metrics.register("k8s_event_watch_errors", "Errors reported by the event watch", m.watch_errors.clone());
+        metrics.register(
+            "k8s_event_watch_errors",
+            "Errors reported by the event watch",
+            m.watch_errors.clone(),
+        );
         metrics.register("k8s_event_exporter_leader", "1 while this replica publishes", m.leader.clone());
         metrics.register(
             "k8s_event_dedupe_entries",

@@ -119,7 +119,8 @@ pub fn tenant_of(ns: &Namespace) -> Tenant {
     let labels = ns.metadata.labels.as_ref();
     let client = labels.and_then(|l| l.get(CLIENT_LABEL)).filter(|c| !c.is_empty()).cloned().unwrap_or(name);
     let annotations = ns.metadata.annotations.as_ref();
-    let trace_id = annotations.and_then(|a| a.get(TRACE_ID_ANNOTATION)).and_then(|t| Uuid::parse_str(t.trim()).ok());
+    let trace_id =
+        annotations.and_then(|a| a.get(TRACE_ID_ANNOTATION)).and_then(|t| Uuid::parse_str(t.trim()).ok());
     Tenant::Selected { client, trace_id }
 }
 

@@ -36,7 +36,8 @@ impl Pipeline<'_> {
     /// Exports until `stop`. Set-up failures (API unreachable) are retried with backoff.
     pub async fn run(&self, stop: CancellationToken) {
         let config = self.config;
-        let watermarks = Watermarks::new(self.client.clone(), &config.state_namespace(), &config.state_configmap);
+        let watermarks =
+            Watermarks::new(self.client.clone(), &config.state_namespace(), &config.state_configmap);
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
         let (watermark, api) = loop {
             match self.prepare(&watermarks).await {
@@ -70,8 +71,13 @@ impl Pipeline<'_> {
         let (items_tx, items) = mpsc::channel(config.buffer.max(1));
         let (watermark_tx, watermark_rx) = watch::channel(watermark);
         let flusher = tokio::spawn(checkpoint::flush(watermarks, watermark_rx, config.checkpoint_interval));
-        let watch =
-            tokio::spawn(source::watch(self.client.clone(), api, items_tx, self.metrics.clone(), stop.clone()));
+        let watch = tokio::spawn(source::watch(
+            self.client.clone(),
+            api,
+            items_tx,
+            self.metrics.clone(),
+            stop.clone(),
+        ));
         exporter.run(items, watermark_tx, stop.clone()).await;
         stop.cancel();
         watch.await.ok();

@@ -38,7 +38,8 @@ impl PodTraces {
         if let Some(id) = self.cached(&object.uid) {
             return (!id.is_nil()).then_some(id);
         }
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), object.namespace.as_deref().unwrap_or(namespace));
+        let api: Api<Pod> =
+            Api::namespaced(self.client.clone(), object.namespace.as_deref().unwrap_or(namespace));
         let found = match api.get_opt(&object.name).await {
             Ok(found) => found,
             Err(error) => {

@@ -59,8 +59,12 @@ pub async fn watch(
     }
 }
 
-async fn watch_kind<K>(client: Client, tx: mpsc::Sender<Item>, metrics: ExporterMetrics, stop: CancellationToken)
-where
+async fn watch_kind<K>(
+    client: Client,
+    tx: mpsc::Sender<Item>,
+    metrics: ExporterMetrics,
+    stop: CancellationToken,
+) where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
     for<'a> KubeEvent: From<&'a K>,
 {

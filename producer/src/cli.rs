@@ -31,6 +31,9 @@ pub fn hash_password_from_stdin() -> anyhow::Result<String> {
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input)?;
     let password = input.lines().next().unwrap_or("");
-    anyhow::ensure!(!password.is_empty(), "no password on stdin (try: printf '%s' \"$PASSWORD\" | producer hash-password)");
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password on stdin (try: printf '%s' \"$PASSWORD\" | producer hash-password)"
+    );
     crate::auth::password::hash_password(password).map_err(anyhow::Error::msg)
 }

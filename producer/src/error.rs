@@ -93,7 +93,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         match &self {
-            ApiError::Unavailable(source) => tracing::warn!(error = %source, "publish failed: answering 503"),
+            // Logged where it happened, with the trace id (AppState::publish).
+            ApiError::Unavailable(_) => {}
             ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
             _ => tracing::debug!(status = status.as_u16(), error = %self, "request refused"),
         }

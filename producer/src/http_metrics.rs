@@ -42,7 +42,11 @@ impl HttpMetrics {
             Histogram::new(exponential_buckets(0.0005, 2.0, 16))
         }
         let m = HttpMetrics { requests: Family::default(), durations: Family::new_with_constructor(buckets) };
-        health.metrics.register("http_requests", "HTTP requests by route, method and status class", m.requests.clone());
+        health.metrics.register(
+            "http_requests",
+            "HTTP requests by route, method and status class",
+            m.requests.clone(),
+        );
         health.metrics.register(
             "http_request_duration_seconds",
             "Time to the response head, by route (a live stream counts until its head)",
@@ -68,7 +72,10 @@ pub async fn track(State(metrics): State<HttpMetrics>, request: Request, next: N
         400..=499 => "4xx",
         _ => "5xx",
     };
-    metrics.durations.get_or_create(&RouteLabels { route: route.clone() }).observe(started.elapsed().as_secs_f64());
+    metrics
+        .durations
+        .get_or_create(&RouteLabels { route: route.clone() })
+        .observe(started.elapsed().as_secs_f64());
     metrics.requests.get_or_create(&RequestLabels { route, method, status }).inc();
     response
 }

@@ -47,7 +47,8 @@ impl Order {
                 Some(Value::String(s)) if s.is_empty() => {}
                 Some(Value::String(s)) => return Some(s.clone()),
                 Some(other) => {
-                    errors.push(FieldError::new(name, format!("{name} is {}, expected a string", kind(other))));
+                    errors
+                        .push(FieldError::new(name, format!("{name} is {}, expected a string", kind(other))));
                     return None;
                 }
             }

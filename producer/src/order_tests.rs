@@ -60,7 +60,10 @@ fn the_envelope_has_the_design_shape_and_the_producers_metadata() {
     let value = order.envelope(&who).unwrap().to_value();
     let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, [&FIELDS[..], &["MessageAttributes", "Metadata"]].concat());
-    assert_eq!(value["MessageAttributes"]["event_type"]["Value"], "mycompany.producer.event.cliente02.published");
+    assert_eq!(
+        value["MessageAttributes"]["event_type"]["Value"],
+        "mycompany.producer.event.cliente02.published"
+    );
     assert_eq!(value["MessageAttributes"]["retrace_intent"], "0");
     assert_eq!(value["Metadata"], json!({"host": "h1", "origing": "Cloud", "publisher": "producer"}));
 }

@@ -41,11 +41,15 @@ impl Application {
     /// Checks the settings (refusing to start without credentials), reads the catalog, binds
     /// `HTTP_ADDR`, and starts the broker connection and the status feed.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let auth = Auth::new(config.api_tokens.as_ref(), config.basic_auth.as_ref(), config.insecure_no_auth)?;
+        let auth =
+            Auth::new(config.api_tokens.as_ref(), config.basic_auth.as_ref(), config.insecure_no_auth)?;
         if auth.is_open() {
-            tracing::warn!("--insecure-no-auth: the portal and the API are open to anyone who can reach them");
+            tracing::warn!(
+                "--insecure-no-auth: the portal and the API are open to anyone who can reach them"
+            );
         }
-        let catalog = Catalog::load(config.catalog.as_deref()).context("failed to load the product catalog")?;
+        let catalog =
+            Catalog::load(config.catalog.as_deref()).context("failed to load the product catalog")?;
         EventType::new(&config.common.company, "producer", "client", "published")
             .context("EDA_COMPANY cannot be a segment of an event type")?;
         let health = Health { readiness: Readiness::new(), metrics: Arc::new(Metrics::new("producer")) };
@@ -62,11 +66,14 @@ impl Application {
                 origin: config.origin.clone(),
             }),
             cache: cache.clone(),
+            publish_timeout: config.publish_timeout,
             stopping: stopping.clone(),
         };
         let router = router(state, auth, health.clone(), http_metrics);
         let addr = config.common.http_addr_or(DEFAULT_HTTP_PORT);
-        let server = HttpServer::bind(addr, router).await.with_context(|| format!("failed to bind HTTP_ADDR {addr}"))?;
+        let server = HttpServer::bind(addr, router)
+            .await
+            .with_context(|| format!("failed to bind HTTP_ADDR {addr}"))?;
         let feed = tokio::spawn(feed::tap::run(broker.clone(), cache, stopping.clone()));
         tracing::info!(addr = %server.local_addr(), broker = %config.common.amqp_url_redacted(), "producer started");
         Ok(Application { server, broker, health, feed, stopping })

@@ -1,7 +1,9 @@
 //! What every request handler shares, and the one way the producer publishes an event.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use eda_common::publisher::PublishError;
 use eda_common::{Envelope, Publisher};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +20,8 @@ pub struct AppState {
     pub publisher: Publisher,
     pub publishing: Arc<Publishing>,
     pub cache: TraceCache,
+    /// Longest time a request waits for its publish (connection + confirm) before a 503.
+    pub publish_timeout: Duration,
     /// Cancelled when the producer stops, so live streams end and the server can drain.
     pub stopping: CancellationToken,
 }
@@ -36,7 +40,14 @@ impl AppState {
     pub async fn publish(&self, envelope: &Envelope) -> Result<Accepted, ApiError> {
         let trace_id = envelope.trace_id();
         let event_type = envelope.event_type().to_string();
-        let message_id = self.publisher.publish(envelope).await.map_err(|e| {
+        // The whole publish is bounded here too: while disconnected, the publisher's channel slot
+        // is held by one waiting publish at a time, so concurrent requests would queue behind
+        // each other's timeouts. Every request gets its answer within the timeout instead.
+        let publish = tokio::time::timeout(self.publish_timeout, self.publisher.publish(envelope));
+        let outcome = publish
+            .await
+            .unwrap_or_else(|_| Err(PublishError::Timeout(event_type.clone(), self.publish_timeout)));
+        let message_id = outcome.map_err(|e| {
             tracing::warn!(trace_id = %trace_id, event_type = %event_type, error = %e, "event not published");
             ApiError::Unavailable(e)
         })?;

@@ -80,7 +80,9 @@ impl Application {
             (Mode::Plan, DeployerKind::Flux, _) | (_, DeployerKind::Flux, None) => {
                 self.serve(PlanDeployer::Flux(flux), shutdown).await
             }
-            (Mode::Apply, DeployerKind::Helm, Some(_)) => self.serve(HelmDeployer { settings: helm }, shutdown).await,
+            (Mode::Apply, DeployerKind::Helm, Some(_)) => {
+                self.serve(HelmDeployer { settings: helm }, shutdown).await
+            }
             (Mode::Apply, DeployerKind::Flux, Some(cluster)) => {
                 self.serve(FluxDeployer { cluster, settings: flux }, shutdown).await
             }
@@ -99,7 +101,10 @@ impl Application {
             metrics: ProvisionerMetrics::register(&self.health.metrics),
         };
         let spec = ConsumerSpec {
-            queue: ServiceQueue { service: SERVICE.into(), bindings: BINDINGS.iter().map(|b| b.to_string()).collect() },
+            queue: ServiceQueue {
+                service: SERVICE.into(),
+                bindings: BINDINGS.iter().map(|b| b.to_string()).collect(),
+            },
             concurrency: self.config.concurrency.max(1),
             emit_failed: true,
         };

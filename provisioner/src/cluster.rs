@@ -43,14 +43,20 @@ impl Cluster {
     pub async fn apply_baseline(&self, order: &Order, catalog: &Catalog) -> Result<()> {
         let ns = &order.tenant.namespace;
         apply(Api::<Namespace>::all(self.client.clone()), &namespace_for(order, catalog)).await?;
-        apply(Api::<ResourceQuota>::namespaced(self.client.clone(), ns), &resource_quota_for(order, catalog)).await?;
-        apply(Api::<LimitRange>::namespaced(self.client.clone(), ns), &limit_range_for(order, catalog)).await?;
+        apply(Api::<ResourceQuota>::namespaced(self.client.clone(), ns), &resource_quota_for(order, catalog))
+            .await?;
+        apply(Api::<LimitRange>::namespaced(self.client.clone(), ns), &limit_range_for(order, catalog))
+            .await?;
         apply(Api::<NetworkPolicy>::namespaced(self.client.clone(), ns), &network_policy_for(order)).await?;
         Ok(())
     }
 
     /// Applies an object of a kind known at run time (a Flux HelmRelease or source).
-    pub async fn apply_dynamic(&self, object: &DynamicObject, resource: &ApiResource) -> Result<DynamicObject> {
+    pub async fn apply_dynamic(
+        &self,
+        object: &DynamicObject,
+        resource: &ApiResource,
+    ) -> Result<DynamicObject> {
         let ns = object.metadata.namespace.as_deref().unwrap_or("default");
         let api = Api::<DynamicObject>::namespaced_with(self.client.clone(), ns, resource);
         let name = object.metadata.name.clone().unwrap_or_default();
@@ -83,7 +89,8 @@ where
         Some(ns) => format!("apply {} {ns}/{name}", K::kind(&())),
         None => format!("apply {} {name}", K::kind(&())),
     };
-    let applied = api.patch(&name, &apply_params(), &Patch::Apply(object)).await.map_err(|e| Error::kube(what, e))?;
+    let applied =
+        api.patch(&name, &apply_params(), &Patch::Apply(object)).await.map_err(|e| Error::kube(what, e))?;
     Ok(applied)
 }
 

@@ -28,7 +28,11 @@ pub enum DeployerKind {
 
 /// Settings of the provisioner, from flags or environment variables.
 #[derive(clap::Parser, Debug, Clone)]
-#[command(name = "provisioner", version, about = "Turns purchases into Kubernetes namespaces and Helm releases")]
+#[command(
+    name = "provisioner",
+    version,
+    about = "Turns purchases into Kubernetes namespaces and Helm releases"
+)]
 pub struct Config {
     #[command(flatten)]
     pub common: eda_common::CommonArgs,

@@ -14,7 +14,8 @@ pub const APP: &str = "provisioner";
 /// An event about a tenant with the tenant's fields plus `extra`.
 pub fn tenant_event(company: &str, tenant: &Tenant, action: &str, extra: Value) -> Envelope {
     // The client was validated as a DNS-1123 label, so it is a valid routing-key segment.
-    let event_type = EventType::new(company, APP, &tenant.client, action).expect("validated client makes a valid event type");
+    let event_type = EventType::new(company, APP, &tenant.client, action)
+        .expect("validated client makes a valid event type");
     let mut body = Map::new();
     body.insert("client".into(), tenant.client.clone().into());
     body.insert("namespace".into(), tenant.namespace.clone().into());
@@ -34,7 +35,13 @@ pub fn provisioning(company: &str, order: &Order) -> Envelope {
 }
 
 /// `provisioned`: namespace, release, chart, version, revision, dry_run (DESIGN.md §2).
-pub fn provisioned(company: &str, order: &Order, release: &Release, deployed: &Deployed, dry_run: bool) -> Envelope {
+pub fn provisioned(
+    company: &str,
+    order: &Order,
+    release: &Release,
+    deployed: &Deployed,
+    dry_run: bool,
+) -> Envelope {
     let mut extra = order_fields(order);
     let fields = json!({
         "chart": release.chart.display(),
@@ -57,7 +64,8 @@ pub fn deprovisioned(company: &str, tenant: &Tenant, namespace_deleted: bool, dr
 /// A message id derived from the cause's, so a redelivered order's `provisioning` is a
 /// duplicate downstream can drop rather than a new event.
 pub fn derived_id(cause_message_id: &str, action: &str) -> String {
-    let digest = Sha256::new().chain_update(cause_message_id).chain_update(b"/").chain_update(action).finalize();
+    let digest =
+        Sha256::new().chain_update(cause_message_id).chain_update(b"/").chain_update(action).finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()

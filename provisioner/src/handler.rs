@@ -48,8 +48,9 @@ impl<D: Deployer> Handler for Provisioner<D> {
 impl<D: Deployer> Provisioner<D> {
     async fn provision(&self, message: &Message) -> Result<Vec<Envelope>> {
         let order = Order::from_envelope(&message.envelope, &self.catalog)?;
-        let release = Release::for_order(&order, &self.catalog)
-            .ok_or_else(|| OrderError(format!("product: `{}` is not in the catalog", order.tenant.product)))?;
+        let release = Release::for_order(&order, &self.catalog).ok_or_else(|| {
+            OrderError(format!("product: `{}` is not in the catalog", order.tenant.product))
+        })?;
         let _turn = self.locks.lock(&lock_key(&order.tenant)).await;
         let started = events::provisioning(&self.company, &order);
         let id = events::derived_id(&message.message_id, "provisioning");

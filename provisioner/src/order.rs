@@ -50,7 +50,9 @@ impl Tenant {
         let product = field(envelope, "product")?;
         product_of(catalog, product)?;
         if product.len() > MAX_RELEASE_NAME {
-            return Err(OrderError(format!("product: the release name is over {MAX_RELEASE_NAME} characters")));
+            return Err(OrderError(format!(
+                "product: the release name is over {MAX_RELEASE_NAME} characters"
+            )));
         }
         Ok(Tenant {
             client: client.to_string(),
@@ -99,7 +101,8 @@ fn field<'a>(envelope: &'a Envelope, name: &str) -> Result<&'a str, OrderError> 
 fn product_of<'a>(catalog: &'a Catalog, product: &str) -> Result<&'a Product, OrderError> {
     catalog.products.get(product).ok_or_else(|| {
         // Only a safe product name is echoed; anything else could be hostile text.
-        let shown = if validate_dns1123_label("product", product).is_ok() { product } else { "<invalid name>" };
+        let shown =
+            if validate_dns1123_label("product", product).is_ok() { product } else { "<invalid name>" };
         OrderError(format!(
             "product: `{shown}` is not in the catalog (it has {})",
             names(catalog.products.keys())

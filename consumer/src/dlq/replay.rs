@@ -47,16 +47,22 @@ pub async fn replay(rt: &Runtime, args: &ReplayArgs, out: &mut impl Write) -> Re
     if args.trace_id.is_none() && !args.all {
         return Err(Error::Usage("dlq replay needs --trace-id ID or --all".into()));
     }
-    let inspection = Inspection::open(rt).await?;
+    let mut inspection = Inspection::open(rt).await?;
     let mut report = ReplayReport { dry_run: args.dry_run, ..Default::default() };
     let mut progress = Progress::new(u64::from(inspection.at_start));
+    let mut replayed = std::collections::HashSet::new();
     let result = async {
-        for _ in 0..inspection.at_start {
-            let Some(delivery) = inspection.next().await? else { break };
+        // Until the queue has nothing ready: every message taken is held, so each is seen once.
+        while let Some(delivery) = inspection.next().await? {
             progress.inc();
             let letter = DeadLetter::read(&delivery);
             if !args.all && letter.trace_id != args.trace_id {
                 continue; // held unacked: back in `dead` when the channel closes
+            }
+            // A replayed message that failed again while we run is parked anew: leave it, or
+            // `--all` would loop on it.
+            if letter.message_id.as_ref().is_some_and(|id| replayed.contains(id)) {
+                continue;
             }
             report.matched += 1;
             let Some(queue) = letter.queue.clone() else {
@@ -68,16 +74,26 @@ pub async fn replay(rt: &Runtime, args: &ReplayArgs, out: &mut impl Write) -> Re
                 writeln!(out, "would replay {} to {queue}", describe(&letter))?;
                 continue;
             }
-            rt.publisher
-                .send(fresh_copy(&delivery, &queue))
-                .await
-                .map_err(|source| Error::Publish { what: format!("{} to {queue}", describe(&letter)), source })?;
-            delivery
+            rt.publisher.send(fresh_copy(&delivery, &queue)).await.map_err(|source| Error::Publish {
+                what: format!("{} to {queue}", describe(&letter)),
+                source: Box::new(source),
+            })?;
+            let removed = delivery
                 .acker
                 .ack(BasicAckOptions::default())
                 .await
                 .map_err(Error::amqp("removing a replayed message from dead"))?;
+            if !removed {
+                // The copy is out; the original stays in `dead`. Replaying it again later yields a
+                // duplicate with the same message id, which consumers drop.
+                return Err(Error::Usage(format!(
+                    "replayed {} but the channel closed before it was removed from dead",
+                    describe(&letter)
+                )));
+            }
+            inspection.released();
             report.replayed += 1;
+            replayed.extend(letter.message_id.clone());
             writeln!(out, "replayed {} to {queue}", describe(&letter))?;
         }
         Ok(())
@@ -145,7 +161,8 @@ mod tests {
 
     #[test]
     fn retrace_intent_is_reset_in_envelopes_and_other_bodies_are_kept() {
-        let body = br#"{"client":"c1","MessageAttributes":{"trace_id":"x","retrace_intent":"3"},"Metadata":{}}"#;
+        let body =
+            br#"{"client":"c1","MessageAttributes":{"trace_id":"x","retrace_intent":"3"},"Metadata":{}}"#;
         let reset: Value = serde_json::from_slice(&reset_retrace_intent(body)).unwrap();
         assert_eq!(reset["MessageAttributes"]["retrace_intent"], "0");
         assert_eq!(reset["client"], "c1");

@@ -8,6 +8,7 @@ use crate::error::Result;
 const TIME: usize = 24;
 const TRACE: usize = 36;
 const MIN_REASON: usize = 20;
+const HEADER: [&str; 5] = ["TIME", "QUEUE", "EVENT TYPE", "TRACE ID", "REASON"];
 
 /// The terminal's width when stdout is one (`COLUMNS`, else 120); `None` when piped (no cutting).
 pub fn terminal_width() -> Option<usize> {
@@ -32,12 +33,14 @@ pub fn print_table(letters: &[DeadLetter], width: Option<usize>, out: &mut impl 
             ]
         })
         .collect();
-    let longest = |i: usize, cap: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).clamp(5, cap);
+    let longest = |i: usize, cap: usize| {
+        rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).clamp(HEADER[i].len(), cap)
+    };
     let (queue, event) = (longest(1, 32), longest(2, 56));
     let fixed = TIME + queue + event + TRACE + 8;
     let reason = width.map_or(usize::MAX, |w| w.saturating_sub(fixed).max(MIN_REASON));
     let widths = [TIME, queue, event, TRACE, reason];
-    let header = ["TIME", "QUEUE", "EVENT TYPE", "TRACE ID", "REASON"].map(str::to_owned);
+    let header = HEADER.map(str::to_owned);
     for row in std::iter::once(&header).chain(rows.iter()) {
         let cells: Vec<String> = row
             .iter()

@@ -90,10 +90,14 @@ impl Exec {
                 )));
             }
         };
-        let status = status.map_err(|e| HandlerError::transient(format!("waiting for {}: {e}", self.argv[0])))?;
+        let status =
+            status.map_err(|e| HandlerError::transient(format!("waiting for {}: {e}", self.argv[0])))?;
         judge(&self.argv[0], status, &stderr_tail)?;
         let out = out.ok_or_else(|| {
-            HandlerError::permanent(format!("{} wrote more than {MAX_BODY_BYTES} bytes on stdout", self.argv[0]))
+            HandlerError::permanent(format!(
+                "{} wrote more than {MAX_BODY_BYTES} bytes on stdout",
+                self.argv[0]
+            ))
         })?;
         parse_answer(&out, "the handler's stdout")
     }
@@ -117,7 +121,9 @@ fn judge(program: &str, status: ExitStatus, stderr_tail: &str) -> std::result::R
         (None, Some(signal)) => {
             Err(HandlerError::transient(with_stderr(format!("{program} was killed by signal {signal}"))))
         }
-        (None, None) => Err(HandlerError::transient(with_stderr(format!("{program} ended without a status")))),
+        (None, None) => {
+            Err(HandlerError::transient(with_stderr(format!("{program} ended without a status"))))
+        }
     }
 }
 

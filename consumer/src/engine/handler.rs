@@ -29,7 +29,10 @@ impl Backend {
         }
     }
 
-    async fn call(&self, m: &Message) -> std::result::Result<Option<serde_json::Map<String, serde_json::Value>>, HandlerError> {
+    async fn call(
+        &self,
+        m: &Message,
+    ) -> std::result::Result<Option<serde_json::Map<String, serde_json::Value>>, HandlerError> {
         match self {
             Backend::Exec(e) => e.call(m).await,
             Backend::Webhook(w) => w.call(m).await,

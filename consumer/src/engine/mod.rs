@@ -37,6 +37,17 @@ pub async fn run(rt: &Runtime, args: RunArgs, shutdown: CancellationToken) -> Re
         .map_err(|e| Error::Usage(format!("consuming {}: {e:#}", args.name)))
 }
 
+/// Checks the flags before anything starts, so a typo fails at once with a clear message.
+pub fn validate(args: &RunArgs) -> Result<()> {
+    check_segment("--name", &args.name)?;
+    check_segment("--emit", args.emit.as_deref().unwrap_or(DEFAULT_ACTION))?;
+    match (&args.exec, &args.webhook) {
+        (Some(cmd), None) => Exec::parse(cmd, args.timeout).map(drop),
+        (None, Some(url)) => Webhook::new(url, args.timeout, &args.name).map(drop),
+        _ => Err(Error::Usage("give exactly one of --exec CMD or --webhook URL".into())),
+    }
+}
+
 /// Checks that `value` can be the app or action segment of an event type, naming the flag if not.
 pub(crate) fn check_segment(flag: &'static str, value: &str) -> Result<()> {
     let shape_ok = EventType::new("company", value, "client", value).is_ok();

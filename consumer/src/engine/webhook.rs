@@ -97,8 +97,7 @@ fn classify(status: StatusCode, body: &[u8]) -> std::result::Result<(), HandlerE
     }
     let text = String::from_utf8_lossy(body);
     let reason = format!("webhook answered {status}: {}", excerpt(text.trim(), BODY_EXCERPT_BYTES));
-    let retry_later = status.is_server_error()
-        || matches!(status.as_u16(), 408 | 409 | 425 | 429);
+    let retry_later = status.is_server_error() || matches!(status.as_u16(), 408 | 409 | 425 | 429);
     if retry_later {
         Err(HandlerError::transient(reason))
     } else {

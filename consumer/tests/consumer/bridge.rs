@@ -57,3 +57,31 @@ async fn the_bridge_moves_seed_format_messages_from_a_plain_queue_under_their_ev
     assert_eq!(h.t.queue_len(&legacy).await, 0, "every legacy message was acked");
     h.finish().await;
 }
+
+#[tokio::test]
+async fn the_bridge_resumes_after_losing_its_connection() {
+    let mut h = Harness::new(2).await;
+    let legacy = h.t.name("infra");
+    h.t.track_service("infra", 0);
+    let rt = h.runtime("bridge").await;
+    let all = h.t.tap("all", "#").await;
+    let args = BridgeArgs { from: legacy.clone() };
+    let (stop, ready) = (h.shutdown.clone(), rt.health.readiness.clone());
+    let run = tokio::spawn(async move { consumer::bridge::run(&rt, &args, stop).await });
+    tokio::time::timeout(WAIT, ready.wait_for("bridge", true)).await.unwrap();
+    let first = order("before");
+    h.t.publish("", &legacy, &first.to_json(), BasicProperties::default()).await;
+    assert_eq!(h.t.take(&all, 1, WAIT).await[0].routing_key.as_str(), first.event_type().as_str());
+
+    assert!(h.t.close_service_connections().await >= 1, "the bridge's connection was closed");
+    tokio::time::timeout(WAIT, ready.wait_for("bridge", false)).await.unwrap();
+    let second = order("after");
+    h.t.publish("", &legacy, &second.to_json(), BasicProperties::default()).await;
+    tokio::time::timeout(WAIT, ready.wait_for("bridge", true)).await.unwrap();
+    let got = h.t.take(&all, 1, WAIT).await;
+    assert_eq!(got[0].routing_key.as_str(), second.event_type().as_str());
+    h.shutdown.cancel();
+    run.await.unwrap().unwrap();
+    assert_eq!(h.t.queue_len(&legacy).await, 0);
+    h.finish().await;
+}

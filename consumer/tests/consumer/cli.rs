@@ -11,9 +11,25 @@ fn mode(args: &[&str]) -> Mode {
 #[test]
 fn run_takes_a_name_bindings_a_command_and_its_limits() {
     let m = mode(&[
-        "consumer", "run", "--name", "enrich", "--bind", "*.*.event.*.published", "--bind", "#",
-        "--exec", "python3 enrich.py", "--emit", "enriched", "--concurrency", "8", "--timeout", "5s",
-        "--ordered", "--prefix", "t1",
+        "consumer",
+        "run",
+        "--name",
+        "enrich",
+        "--bind",
+        "*.*.event.*.published",
+        "--bind",
+        "#",
+        "--exec",
+        "python3 enrich.py",
+        "--emit",
+        "enriched",
+        "--concurrency",
+        "8",
+        "--timeout",
+        "5s",
+        "--ordered",
+        "--prefix",
+        "t1",
     ]);
     let Mode::Run(args, common) = m else { panic!("not run: {m:?}") };
     assert_eq!(args.name, "enrich");
@@ -50,34 +66,74 @@ fn log_defaults_its_queue_name_to_log() {
 #[test]
 fn dlq_commands_parse_with_their_filters() {
     let trace = "9a2ae9de-3f82-4f55-966b-47df50ff51ff";
-    let Mode::Dlq(DlqAction::List(l), _) = mode(&["consumer", "dlq", "list", "--limit", "5", "--trace-id", trace, "--json"]) else {
+    let Mode::Dlq(DlqAction::List(l), _) =
+        mode(&["consumer", "dlq", "list", "--limit", "5", "--trace-id", trace, "--json"])
+    else {
         panic!()
     };
     assert_eq!((l.limit, l.json, l.trace_id.unwrap().to_string()), (Some(5), true, trace.to_owned()));
-    let Mode::Dlq(DlqAction::Replay(r), _) = mode(&["consumer", "dlq", "replay", "--all", "--dry-run"]) else { panic!() };
+    let Mode::Dlq(DlqAction::Replay(r), _) = mode(&["consumer", "dlq", "replay", "--all", "--dry-run"])
+    else {
+        panic!()
+    };
     assert!(r.all && r.dry_run && r.trace_id.is_none());
+}
+
+/// True when clap or the mode resolution refuses the command line.
+fn refused(args: &[&str]) -> bool {
+    !matches!(Config::try_parse_from(args).map(Config::mode), Ok(Ok(_)))
 }
 
 #[test]
 fn bad_command_lines_are_refused_with_a_reason() {
-    let refused = |args: &[&str]| Config::try_parse_from(args).map(|c| c.mode()).is_err_and_or_mode_err();
     // Replay needs exactly one selection.
     assert!(refused(&["consumer", "dlq", "replay"]));
-    assert!(refused(&["consumer", "dlq", "replay", "--all", "--trace-id", "9a2ae9de-3f82-4f55-966b-47df50ff51ff"]));
+    assert!(refused(&[
+        "consumer",
+        "dlq",
+        "replay",
+        "--all",
+        "--trace-id",
+        "9a2ae9de-3f82-4f55-966b-47df50ff51ff"
+    ]));
     assert!(refused(&["consumer", "dlq", "list", "--trace-id", "not-a-uuid"]));
     // A command and a webhook at once, or no bindings.
-    assert!(refused(&["consumer", "run", "--name", "x", "--bind", "#", "--exec", "true", "--webhook", "http://h/"]));
+    assert!(refused(&[
+        "consumer",
+        "run",
+        "--name",
+        "x",
+        "--bind",
+        "#",
+        "--exec",
+        "true",
+        "--webhook",
+        "http://h/"
+    ]));
     assert!(refused(&["consumer", "run", "--name", "x"]));
+    assert!(refused(&["consumer", "run", "--bind", "#"]));
     // Nothing to do.
     assert!(refused(&["consumer"]));
+    // The reason names what is missing.
+    let error = Config::try_parse_from(["consumer", "run", "--bind", "#"]).unwrap().mode().unwrap_err();
+    assert!(error.to_string().contains("--name NAME"), "{error}");
 }
 
-trait Refused {
-    fn is_err_and_or_mode_err(self) -> bool;
-}
-
-impl Refused for Result<Result<Mode, consumer::Error>, clap::Error> {
-    fn is_err_and_or_mode_err(self) -> bool {
-        !matches!(self, Ok(Ok(_)))
-    }
+#[tokio::test]
+async fn run_reports_a_missing_program_as_a_clear_error() {
+    let config = Config::try_parse_from([
+        "consumer",
+        "run",
+        "--name",
+        "x",
+        "--bind",
+        "#",
+        "--exec",
+        "no-such-program-xyz --flag",
+        "--http-addr",
+        "127.0.0.1:0",
+    ])
+    .unwrap();
+    let error = consumer::run(config, tokio_util::sync::CancellationToken::new()).await.unwrap_err();
+    assert!(error.to_string().contains("program \"no-such-program-xyz\" not found"), "{error}");
 }

@@ -51,12 +51,13 @@ async fn dlq_list_and_replay_round_trip_and_a_dry_run_changes_nothing() {
     let dry = ReplayArgs { trace_id: Some(b), all: false, dry_run: true };
     let report = replay(&rt, &dry, &mut out).await.unwrap();
     assert_eq!((report.matched, report.replayed), (1, 0));
-    assert!(String::from_utf8(out).unwrap().contains(&format!("would replay")));
+    assert!(String::from_utf8(out).unwrap().contains("would replay"));
     assert_eq!(h.t.queue_len(&dead).await, 3, "a dry run removes nothing");
     assert_eq!(h.t.queue_len(&failed_in).await, 0, "a dry run publishes nothing");
 
     let mut out = Vec::new();
-    let report = replay(&rt, &ReplayArgs { trace_id: Some(b), ..Default::default() }, &mut out).await.unwrap();
+    let report =
+        replay(&rt, &ReplayArgs { trace_id: Some(b), ..Default::default() }, &mut out).await.unwrap();
     assert_eq!((report.matched, report.replayed), (1, 1));
     assert_eq!(h.t.queue_len(&dead).await, 2, "only trace b left dead");
     let back = h.t.take(&failed_in, 1, WAIT).await;
@@ -91,20 +92,30 @@ async fn dead_letters_of_the_engine_replay_back_into_its_queue() {
     let mut h = Harness::new(2).await;
     let dir = tempfile::tempdir().unwrap();
     let fixed = dir.path().join("fixed");
-    let cmd = script(&dir, "h.sh", &format!("cat >/dev/null\n[ -e {} ] || {{ echo 'not yet' >&2; exit 1; }}\necho '{{\"done\":true}}'", fixed.display()));
+    let cmd = script(
+        &dir,
+        "h.sh",
+        &format!(
+            "cat >/dev/null\n[ -e {} ] || {{ echo 'not yet' >&2; exit 1; }}\necho '{{\"done\":true}}'",
+            fixed.display()
+        ),
+    );
     let run = h.engine(run_args("fixme", "*.*.event.*.published", Some(&cmd), None)).await;
     let out = h.t.tap("out", "*.fixme.event.*.processed").await;
     let failed = h.t.tap("failed", "*.fixme.event.*.failed").await;
     let order = h.publish_order("c9").await;
     let rt = h.runtime("dlq").await;
-    // The `failed` event is published after the dead letter, on the same channel: once it
-    // arrives, the dead letter is in place.
     h.t.take(&failed, 1, WAIT).await;
+    // Stopping waits for the in-flight message: its dead letter is confirmed once this returns.
+    h.shutdown.cancel();
+    run.await.unwrap().unwrap();
     let letters = list(&rt, &ListArgs::default()).await.unwrap();
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].trace_id, Some(order.trace_id()));
     assert_eq!(letters[0].queue.as_deref(), Some(h.t.name("fixme").as_str()));
     std::fs::write(&fixed, "").unwrap();
+    h.shutdown = tokio_util::sync::CancellationToken::new();
+    let run = h.engine(run_args("fixme", "*.*.event.*.published", Some(&cmd), None)).await;
     let args = ReplayArgs { trace_id: Some(order.trace_id()), ..Default::default() };
     assert_eq!(replay(&rt, &args, &mut Vec::new()).await.unwrap().replayed, 1);
     let got = h.t.take(&out, 1, WAIT).await;

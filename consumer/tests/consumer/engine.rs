@@ -13,7 +13,10 @@ fn python_enrich() -> String {
 #[tokio::test]
 async fn a_python_handler_enriches_an_event_under_the_emitted_type_with_the_same_trace_id() {
     let mut h = Harness::new(2).await;
-    let args = RunArgs { emit: Some("enriched".into()), ..run_args("enrich", "*.*.event.*.published", Some(&python_enrich()), None) };
+    let args = RunArgs {
+        emit: Some("enriched".into()),
+        ..run_args("enrich", "*.*.event.*.published", Some(&python_enrich()), None)
+    };
     let run = h.engine(args).await;
     let out = h.t.tap("out", "*.enrich.event.*.*").await;
     let order = h.publish_order("cliente02").await;
@@ -107,7 +110,10 @@ async fn a_hanging_handler_is_killed_at_the_timeout_and_retried() {
     let pids = dir.path().join("pids");
     // `exec` so the recorded pid is the sleeping process itself.
     let cmd = script(&dir, "hang.sh", &format!("echo $$ >> {}\nexec sleep 600", pids.display()));
-    let args = RunArgs { timeout: std::time::Duration::from_millis(800), ..run_args("hang", "*.*.event.*.published", Some(&cmd), None) };
+    let args = RunArgs {
+        timeout: std::time::Duration::from_millis(800),
+        ..run_args("hang", "*.*.event.*.published", Some(&cmd), None)
+    };
     let run = h.engine(args).await;
     h.publish_order("c3").await;
 
@@ -153,7 +159,11 @@ async fn ordered_mode_never_runs_two_events_of_one_client_at_once() {
             log = log.display()
         ),
     );
-    let args = RunArgs { concurrency: 4, ordered: true, ..run_args("ordered", "*.*.event.*.published", Some(&cmd), None) };
+    let args = RunArgs {
+        concurrency: 4,
+        ordered: true,
+        ..run_args("ordered", "*.*.event.*.published", Some(&cmd), None)
+    };
     let run = h.engine(args).await;
     let out = h.t.tap("out", "*.ordered.event.*.*").await;
     let rt = h.runtime("test-publisher").await;
@@ -176,5 +186,27 @@ async fn ordered_mode_never_runs_two_events_of_one_client_at_once() {
     }
     h.shutdown.cancel();
     run.await.unwrap().unwrap();
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_handler_that_ignores_a_large_envelope_on_stdin_still_succeeds() {
+    let mut h = Harness::new(2).await;
+    // It answers without reading: the engine's write hits a closed pipe, which is not a failure.
+    let cmd = r#"sh -c 'echo "{\"ok\":true}"'"#;
+    let run = h.engine(run_args("quiet", "*.*.event.*.published", Some(cmd), None)).await;
+    let out = h.t.tap("out", "*.quiet.event.*.*").await;
+    let rt = h.runtime("test-publisher").await;
+    let mut big = order("c6");
+    big.body.insert("blob".into(), "x".repeat(512 * 1024).into());
+    rt.publisher.publish(&big).await.unwrap();
+    let next = order("c6");
+    rt.publisher.publish(&next).await.unwrap();
+    let got = h.t.take(&out, 2, WAIT).await;
+    assert!(got.iter().all(|d| json(d)["ok"] == true));
+    h.shutdown.cancel();
+    run.await.unwrap().unwrap();
+    assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0, "nothing dead-lettered");
+    assert_eq!(h.t.queue_len(&h.t.name("quiet")).await, 0, "both acked");
     h.finish().await;
 }

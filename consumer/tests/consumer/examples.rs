@@ -9,8 +9,14 @@ use crate::helpers::*;
 
 async fn handler_example_emits_a_follow_up(command: &str, enriched_by: &str) {
     let mut h = Harness::new(2).await;
-    let exec = format!("{command} {}", repo_path(&format!("docs/examples/handlers/{}", example_file(enriched_by))).display());
-    let args = RunArgs { emit: Some("enriched".into()), ..run_args("example", "*.*.event.*.published", Some(&exec), None) };
+    let exec = format!(
+        "{command} {}",
+        repo_path(&format!("docs/examples/handlers/{}", example_file(enriched_by))).display()
+    );
+    let args = RunArgs {
+        emit: Some("enriched".into()),
+        ..run_args("example", "*.*.event.*.published", Some(&exec), None)
+    };
     let run = h.engine(args).await;
     let out = h.t.tap("out", "*.example.event.*.enriched").await;
     let order = h.publish_order("cliente07").await;
@@ -55,7 +61,9 @@ fn printed_envelope(program: &str, file: &str) -> Vec<u8> {
         .arg(&path)
         .args(["--client", "cliente02", "--product", "product-b", "--print"])
         .output()
-        .unwrap_or_else(|e| panic!("run {program} {}: {e} (scripts/test-tools.sh installs it)", path.display()));
+        .unwrap_or_else(|e| {
+            panic!("run {program} {}: {e} (scripts/test-tools.sh installs it)", path.display())
+        });
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }

@@ -45,7 +45,9 @@ async fn hook(State(h): State<Hook>, headers: HeaderMap, body: Bytes) -> impl In
 /// A webhook test server answering `answers` in turn (the last one repeating).
 async fn serve(answers: Vec<Answer>) -> (String, mpsc::UnboundedReceiver<Seen>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let app = Router::new().route("/hook", post(hook)).with_state(Hook { answers: Arc::new(Mutex::new(answers)), seen: tx });
+    let app = Router::new()
+        .route("/hook", post(hook))
+        .with_state(Hook { answers: Arc::new(Mutex::new(answers)), seen: tx });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -1,5 +1,6 @@
 //! Writing the deployments a batch touched: lock their keys, read their history from `events`
-//! (which already holds the batch), compute each state, upsert them all in one statement.
+//! (which already holds the batch) from the stored cycle's start on, compute each state, upsert
+//! them all in one statement.
 
 use std::collections::BTreeMap;
 
@@ -103,9 +104,18 @@ const LOCK: &str = "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT \
     hashtextextended('eda-deployment/' || n || '/' || r, 0) AS k \
     FROM UNNEST($1::text[], $2::text[]) AS t(n, r) ORDER BY 1) AS keys";
 
-const HISTORY: &str = "SELECT namespace, release, action, published_on, message_id, trace_id, event_type, \
-    client, product, environment FROM events \
-    WHERE release IS NOT NULL AND (namespace, release) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))";
+/// Only the current cycle is read: events older than the stored cycle's purchase can never win
+/// again, so a deployment bought and cancelled many times costs no more than a new one. The
+/// lateral subquery (kept whole by `OFFSET 0`) makes the cycle start part of the index scan
+/// even when the planner has no statistics yet (a new database).
+const HISTORY: &str = "SELECT e.namespace, e.release, e.action, e.published_on, e.message_id, e.trace_id, \
+    e.event_type, e.client, e.product, e.environment \
+    FROM (SELECT DISTINCT * FROM UNNEST($1::text[], $2::text[]) AS k(namespace, release)) AS k \
+    CROSS JOIN LATERAL (SELECT * FROM events e \
+        WHERE e.namespace = k.namespace AND e.release = k.release AND e.release IS NOT NULL \
+        AND e.published_on >= coalesce((SELECT d.cycle_started_at FROM deployments d \
+            WHERE d.namespace = k.namespace AND d.release = k.release), '-infinity') \
+        OFFSET 0) AS e";
 
 const UPSERT: &str = "INSERT INTO deployments (namespace, release, client, product, environment, status, \
     trace_id, updated_at, cycle_started_at, event_type, message_id) \

@@ -5,6 +5,9 @@ use eda_tests::db::TestDb;
 
 use crate::helpers::*;
 
+/// message_id, trace_id, action, retrace_intent, published_on, publisher
+type StoredSeed = (String, String, String, i32, chrono::DateTime<chrono::Utc>, Option<String>);
+
 #[tokio::test]
 async fn ten_thousand_events_with_two_thousand_redelivered_duplicates_make_exactly_ten_thousand_rows() {
     let t = TestBroker::new().await;
@@ -58,13 +61,12 @@ async fn a_foreign_message_without_message_id_published_twice_is_one_row_keyed_b
     t.publish_event(key, seed, Default::default()).await;
     dbwriter.wait_acked(2).await;
 
-    let rows: Vec<(String, String, String, i32, chrono::DateTime<chrono::Utc>, Option<String>)> =
-        sqlx::query_as(
-            "SELECT message_id, trace_id::text, action, retrace_intent, published_on, publisher FROM events",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let rows: Vec<StoredSeed> = sqlx::query_as(
+        "SELECT message_id, trace_id::text, action, retrace_intent, published_on, publisher FROM events",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     let (message_id, trace_id, action, retrace_intent, published_on, publisher) = &rows[0];
     assert_eq!(message_id, &eda_common::envelope::message_id_for_body(seed));

@@ -36,12 +36,13 @@ async fn killed_connections_and_a_read_only_phase_mid_stream_lose_and_dead_lette
     let admin = sqlx::PgPool::connect(&format!("{}/postgres", eda_tests::db::server_url())).await.unwrap();
 
     // Connections killed again and again while events stream in.
-    let mut published = 0;
+    let (mut published, mut terminated) = (0, 0);
     for _ in 0..10 {
         publish_all(&t, distinct_events(300)).await;
         published += 300;
-        terminate_dbwriter_sessions(&admin, &t.prefix).await;
+        terminated += terminate_dbwriter_sessions(&admin, &t.prefix).await;
     }
+    assert!(terminated > 0, "the dbwriter's sessions were killed");
 
     // Read-only: new sessions cannot write, so the dbwriter must hold everything in the broker.
     dbwriter.wait_acked(published).await;

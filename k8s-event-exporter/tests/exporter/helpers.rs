@@ -71,12 +71,28 @@ impl World {
         c
     }
 
+    /// Starts an exporter and waits until it (or, with leader election, the leader) has
+    /// listed the events and watches them: from then on events arrive in order, which the
+    /// sentinel of [`World::assert_nothing_more`] relies on.
     pub async fn start(&self, config: Config) -> Running {
+        let running = self.start_in_background(config).await;
+        let watches_before = self.event_watches();
+        self.kube.wait_for(WITHIN, |_| (self.event_watches() > watches_before).then_some(())).await;
+        running
+    }
+
+    /// Starts an exporter without waiting for it to watch.
+    pub async fn start_in_background(&self, config: Config) -> Running {
         let app = Application::build(config, self.kube.client()).await.expect("build the exporter");
         let health = app.health();
         let stop = CancellationToken::new();
         let task = tokio::spawn(app.run_until_stopped(stop.clone()));
         Running { health, stop, task }
+    }
+
+    /// Watch requests on events (either API) answered so far.
+    pub fn event_watches(&self) -> usize {
+        self.kube.requests().iter().filter(|r| r.is_watch() && r.path.ends_with("/events")).count()
     }
 
     /// A tenant namespace as the provisioner writes it; `trace_id` `None`: untraced.
@@ -121,7 +137,13 @@ impl World {
 }
 
 /// The JSON of an events.k8s.io/v1 Event that last happened at `at`.
-pub fn event_body(namespace: &str, name: &str, reason: &str, count: i32, at: chrono::DateTime<chrono::Utc>) -> Value {
+pub fn event_body(
+    namespace: &str,
+    name: &str,
+    reason: &str,
+    count: i32,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Value {
     let at = at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut event = json!({
         "apiVersion": "events.k8s.io/v1", "kind": "Event",
@@ -144,5 +166,8 @@ async fn declare_events_exchange(t: &TestBroker) {
 
 /// The uids and counts of event messages, in order.
 pub fn uids_and_counts(messages: &[Value]) -> Vec<(String, i64)> {
-    messages.iter().map(|m| (m["event_name"].as_str().unwrap().to_owned(), m["count"].as_i64().unwrap())).collect()
+    messages
+        .iter()
+        .map(|m| (m["event_name"].as_str().unwrap().to_owned(), m["count"].as_i64().unwrap()))
+        .collect()
 }

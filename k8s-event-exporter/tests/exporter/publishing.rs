@@ -17,15 +17,15 @@ async fn an_event_in_a_traced_namespace_is_published_once_with_its_trace_id_and_
 
     let first = w.take_deliveries(1).await;
     let body = eda_tests::broker::json(&first[0]);
-    assert_eq!(
-        first[0].routing_key.as_str(),
-        "mycompany.k8s-event-exporter.event.cliente02-client.backoff"
-    );
+    assert_eq!(first[0].routing_key.as_str(), "mycompany.k8s-event-exporter.event.cliente02-client.backoff");
     assert_eq!(body["MessageAttributes"]["trace_id"], trace_id.to_string());
     assert_eq!(headers(&first[0])["trace_id"], trace_id.to_string());
     assert_eq!(body["namespace"], "cliente02");
     assert_eq!(body["involved_object"], json!({"kind": "Pod", "name": "web.1-pod", "uid": "web.1-pod-uid"}));
-    assert_eq!((body["reason"].as_str(), body["type"].as_str(), body["count"].as_i64()), (Some("BackOff"), Some("Normal"), Some(1)));
+    assert_eq!(
+        (body["reason"].as_str(), body["type"].as_str(), body["count"].as_i64()),
+        (Some("BackOff"), Some("Normal"), Some(1))
+    );
     assert_eq!(body["message"], "BackOff happened");
     assert_eq!(body["reporting_controller"], "kubelet");
     assert!(body["first_time"].is_string() && body["last_time"].is_string());
@@ -39,7 +39,10 @@ async fn an_event_in_a_traced_namespace_is_published_once_with_its_trace_id_and_
     let health = exporter.health.clone();
     exporter.stop().await;
     let metrics = health.metrics.encode();
-    assert!(metrics.contains("eda_k8s_events_published_total{service=\"k8s-event-exporter\"} 3"), "{metrics}");
+    assert!(
+        metrics.contains("eda_k8s_events_published_total{service=\"k8s-event-exporter\"} 3"),
+        "{metrics}"
+    );
     w.cleanup().await;
 }
 
@@ -159,6 +162,18 @@ async fn core_v1_events_are_exported_when_the_api_lacks_events_k8s_io() {
     assert_eq!((got[0]["event_name"].as_str(), got[0]["count"].as_i64()), (Some("old-api"), Some(4)));
     assert_eq!(got[0]["MessageAttributes"]["trace_id"], trace_id.to_string());
     assert_eq!(got[0]["message"], "started");
+    exporter.stop().await;
+    w.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_exporter_is_ready_once_connected_to_the_broker_with_its_namespaces_listed() {
+    let w = World::new().await;
+    let exporter = w.start(w.config()).await;
+    let readiness = &exporter.health.readiness;
+    readiness.wait_for("broker", true).await;
+    readiness.wait_for("namespaces", true).await;
+    assert!(readiness.is_ready());
     exporter.stop().await;
     w.cleanup().await;
 }

@@ -28,7 +28,10 @@ pub fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
 }
 
 /// A JSON request body that must be an object.
-pub fn json_object(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ApiError> {
+pub fn json_object(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Map<String, Value>, ApiError> {
     if !has_content_type(headers, "application/json") {
         return Err(ApiError::UnsupportedMediaType { expected: "application/json" });
     }

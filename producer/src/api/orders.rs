@@ -38,7 +38,8 @@ pub async fn cancel(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let mut errors = Vec::new();
-    let client = ClientName::parse(&client).map_err(|e| errors.push(FieldError::new("client", e.to_string()))).ok();
+    let client =
+        ClientName::parse(&client).map_err(|e| errors.push(FieldError::new("client", e.to_string()))).ok();
     // Not checked against the catalog: a product withdrawn since the purchase must still be cancellable.
     if let Err(e) = validate_dns1123_label("product", &product) {
         errors.push(FieldError::new("product", e.to_string()));

@@ -18,7 +18,10 @@ use crate::feed::TimelineEntry;
 use crate::state::AppState;
 
 /// `{"trace_id", "events": [...]}`, oldest first; empty when nothing was seen (yet) or evicted.
-pub async fn timeline(State(state): State<AppState>, Path(trace_id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn timeline(
+    State(state): State<AppState>,
+    Path(trace_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let trace_id = parse(&trace_id)?;
     let timeline = state.cache.timeline(trace_id);
     let events: Vec<&TimelineEntry> = timeline.iter().map(|e| &**e).collect();

@@ -68,7 +68,9 @@ impl Auth {
         insecure_no_auth: bool,
     ) -> Result<Self, AuthError> {
         let tokens: Vec<[u8; 32]> = tokens
-            .map(|t| t.expose_secret().split(',').map(str::trim).filter(|t| !t.is_empty()).map(digest).collect())
+            .map(|t| {
+                t.expose_secret().split(',').map(str::trim).filter(|t| !t.is_empty()).map(digest).collect()
+            })
             .unwrap_or_default();
         let login = match basic.map(|b| b.expose_secret().trim().to_owned()).filter(|b| !b.is_empty()) {
             None => None,
@@ -120,7 +122,8 @@ impl Auth {
     fn token_matches(&self, token: &str) -> bool {
         let candidate = digest(token);
         // Fold over every token, no early exit, so timing does not say which one was close.
-        let found = self.inner.tokens.iter().fold(subtle::Choice::from(0), |acc, t| acc | t.ct_eq(&candidate));
+        let found =
+            self.inner.tokens.iter().fold(subtle::Choice::from(0), |acc, t| acc | t.ct_eq(&candidate));
         bool::from(found)
     }
 
@@ -135,7 +138,13 @@ impl Auth {
         };
         let Some((user, password)) = decoded.split_once(':') else { return false };
         let seen = digest(&decoded);
-        let known = self.inner.verified.lock().expect("verified logins poisoned").iter().any(|d| bool::from(d.ct_eq(&seen)));
+        let known = self
+            .inner
+            .verified
+            .lock()
+            .expect("verified logins poisoned")
+            .iter()
+            .any(|d| bool::from(d.ct_eq(&seen)));
         if known {
             return true;
         }
@@ -143,7 +152,8 @@ impl Auth {
             return false;
         }
         let (password, phc) = (password.to_owned(), login.phc.expose_secret().to_owned());
-        let ok = tokio::task::spawn_blocking(move || password::verify(&password, &phc)).await.unwrap_or(false);
+        let ok =
+            tokio::task::spawn_blocking(move || password::verify(&password, &phc)).await.unwrap_or(false);
         if ok {
             let mut verified = self.inner.verified.lock().expect("verified logins poisoned");
             if verified.len() >= VERIFIED_LOGINS_KEPT {

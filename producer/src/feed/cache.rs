@@ -66,6 +66,12 @@ impl TraceCache {
         true
     }
 
+    /// Whether the timeline of `trace_id` holds `message_id` (without touching the LRU order).
+    pub fn contains(&self, trace_id: Uuid, message_id: &str) -> bool {
+        let traces = self.inner.traces.lock().expect("trace cache poisoned");
+        traces.peek(&trace_id).is_some_and(|t| t.iter().any(|e| e.message_id == message_id))
+    }
+
     /// The timeline of a trace, oldest first (empty if unknown or evicted).
     pub fn timeline(&self, trace_id: Uuid) -> Vec<Arc<TimelineEntry>> {
         let mut traces = self.inner.traces.lock().expect("trace cache poisoned");
@@ -134,6 +140,7 @@ mod tests {
         let t = Uuid::new_v4();
         assert!(cache.record(entry(t, "a")));
         assert!(!cache.record(entry(t, "a")));
+        assert!(cache.contains(t, "a") && !cache.contains(t, "b"));
         assert!(cache.record(entry(t, "b")));
         assert_eq!(live.try_recv().unwrap().message_id, "a");
         assert_eq!(live.try_recv().unwrap().message_id, "b");

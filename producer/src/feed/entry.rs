@@ -8,8 +8,22 @@ use uuid::Uuid;
 
 /// Body fields copied into a timeline entry when present (scalars only).
 const USEFUL_FIELDS: [&str; 16] = [
-    "client", "namespace", "product", "environment", "hardware", "archtype", "release", "chart", "version",
-    "revision", "dry_run", "error", "reason", "message", "type", "count",
+    "client",
+    "namespace",
+    "product",
+    "environment",
+    "hardware",
+    "archtype",
+    "release",
+    "chart",
+    "version",
+    "revision",
+    "dry_run",
+    "error",
+    "reason",
+    "message",
+    "type",
+    "count",
 ];
 
 /// Longest string copied from a body field; longer ones are cut (a flood of huge errors stays cheap).

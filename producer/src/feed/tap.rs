@@ -8,10 +8,14 @@ use eda_common::consumer::Message;
 use eda_common::retry::Backoff;
 use eda_common::Broker;
 use futures_util::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions,
+};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, Consumer};
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use super::cache::TraceCache;
 use super::entry::TimelineEntry;
@@ -21,6 +25,8 @@ pub const READINESS_CHECK: &str = "status_feed";
 
 /// Deliveries in flight to the producer: bounds the memory a flood can take on this side.
 const PREFETCH: u16 = 500;
+/// Deliveries acknowledged by one (multiple) ack; well below the prefetch, so the broker never stalls.
+const ACK_EVERY: u16 = 64;
 /// Messages the broker keeps for a stalled feed before dropping the oldest (bounds its side).
 const MAX_QUEUED: i64 = 10_000;
 
@@ -29,7 +35,9 @@ pub async fn run(broker: Broker, cache: TraceCache, shutdown: CancellationToken)
     let readiness = broker.readiness().clone();
     readiness.set(READINESS_CHECK, false);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-    while let Some((generation, conn)) = broker.connected(&shutdown).await {
+    // `connected` answers with a live connection even once `shutdown` is cancelled: check it first.
+    while !shutdown.is_cancelled() {
+        let Some((generation, conn)) = broker.connected(&shutdown).await else { break };
         let (channel, consumer) = match open(&broker, &conn).await {
             Ok(opened) => opened,
             Err(error) => {
@@ -89,12 +97,14 @@ async fn consume(
     shutdown: &CancellationToken,
 ) {
     let mut link = broker.subscribe();
+    let mut unacked = 0u16;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             changed = link.changed() => {
                 let current = link.borrow_and_update();
                 if changed.is_err() || current.generation != generation || current.connection.is_none() {
+                    tracing::debug!(generation, "status feed: connection changed");
                     return;
                 }
             }
@@ -105,18 +115,39 @@ async fn consume(
                         tracing::warn!(%error, "status feed: consumer failed");
                         return;
                     }
-                    None => return,
-                };
-                match Message::from_delivery(&delivery) {
-                    Ok(m) => {
-                        cache.record(TimelineEntry::from_envelope(&m.envelope, &m.message_id));
+                    None => {
+                        tracing::debug!("status feed: consumer ended");
+                        return;
                     }
-                    // Dead-lettering is the consuming services' job; the feed only shows what it can read.
-                    Err(error) => tracing::debug!(%error, "status feed: skipped an unreadable message"),
+                };
+                read(&delivery, cache);
+                unacked += 1;
+                // One ack frame covers a run of deliveries; the rest stay within the prefetch window.
+                if unacked >= ACK_EVERY {
+                    unacked = 0;
+                    let _ = delivery.acker.ack(BasicAckOptions { multiple: true }).await;
                 }
-                // A lost ack only means a redelivery, which the cache ignores by message id.
-                let _ = delivery.acker.ack(BasicAckOptions::default()).await;
             }
         }
+    }
+}
+
+/// Records a delivery, unless the cache already has it: the producer's own publishes come back
+/// here, and the AMQP properties (trace id, message id) tell so without parsing the body.
+fn read(delivery: &Delivery, cache: &TraceCache) {
+    let props = &delivery.properties;
+    let trace_id = props.correlation_id().as_ref().and_then(|c| Uuid::parse_str(c.as_str()).ok());
+    let message_id = props.message_id().as_ref().map(|m| m.as_str());
+    if let (Some(trace_id), Some(message_id)) = (trace_id, message_id) {
+        if cache.contains(trace_id, message_id) {
+            return;
+        }
+    }
+    match Message::from_delivery(delivery) {
+        Ok(m) => {
+            cache.record(TimelineEntry::from_envelope(&m.envelope, &m.message_id));
+        }
+        // Dead-lettering is the consuming services' job; the feed only shows what it can read.
+        Err(error) => tracing::debug!(%error, "status feed: skipped an unreadable message"),
     }
 }

@@ -43,7 +43,8 @@ pub fn render(catalog: &Catalog, view: &FormView) -> String {
         .products
         .iter()
         .map(|(name, p)| {
-            let label = if p.description.is_empty() { name.clone() } else { format!("{name} — {}", p.description) };
+            let label =
+                if p.description.is_empty() { name.clone() } else { format!("{name} — {}", p.description) };
             (name.clone(), label)
         })
         .collect();
@@ -71,7 +72,12 @@ pub fn render(catalog: &Catalog, view: &FormView) -> String {
 {hardware}
 <button type="submit" id="submit">Place order</button>
 </form>"#,
-        client = text_field(view, "client", "Client", "lowercase letters, digits and '-' (it names your namespace)"),
+        client = text_field(
+            view,
+            "client",
+            "Client",
+            "lowercase letters, digits and '-' (it names your namespace)"
+        ),
         namespace = text_field(view, "namespace", "Namespace (optional)", "defaults to the client name"),
         product = select(view, "product", "Product", &products),
         environment = select(view, "environment", "Environment", &plain(&catalog.environments)),

@@ -43,9 +43,14 @@ async fn show_form(State(state): State<AppState>) -> Html<String> {
     Html(form::render(&state.catalog, &FormView::default()))
 }
 
-async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     if !api::has_content_type(&headers, "application/x-www-form-urlencoded") {
-        return ApiError::UnsupportedMediaType { expected: "application/x-www-form-urlencoded" }.into_response();
+        return ApiError::UnsupportedMediaType { expected: "application/x-www-form-urlencoded" }
+            .into_response();
     }
     let bytes = match api::body_bytes(body) {
         Ok(bytes) => bytes,
@@ -61,7 +66,8 @@ async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Result<
         Ok(order) => order,
         Err(errors) => {
             view.errors = errors;
-            return (StatusCode::UNPROCESSABLE_ENTITY, Html(form::render(&state.catalog, &view))).into_response();
+            return (StatusCode::UNPROCESSABLE_ENTITY, Html(form::render(&state.catalog, &view)))
+                .into_response();
         }
     };
     let published = match order.envelope(&state.publishing) {
@@ -73,9 +79,11 @@ async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Result<
         Err(e) => {
             let status = e.status();
             view.notice = Some(match e {
-                ApiError::Unavailable(_) => "Your order could not be placed right now (the message broker did not \
+                ApiError::Unavailable(_) => {
+                    "Your order could not be placed right now (the message broker did not \
                                              confirm it). Nothing was ordered; please try again in a moment."
-                    .into(),
+                        .into()
+                }
                 _ => "Your order could not be placed because of an internal error.".into(),
             });
             (status, Html(form::render(&state.catalog, &view))).into_response()
@@ -86,7 +94,9 @@ async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Result<
 async fn show_status(State(state): State<AppState>, Path(trace_id): Path<String>) -> Response {
     match Uuid::parse_str(&trace_id) {
         Ok(id) => Html(status::render(id, &state.cache.timeline(id))).into_response(),
-        Err(_) => (StatusCode::NOT_FOUND, Html(page::layout("Not found", "<h1>No such order</h1>"))).into_response(),
+        Err(_) => {
+            (StatusCode::NOT_FOUND, Html(page::layout("Not found", "<h1>No such order</h1>"))).into_response()
+        }
     }
 }
 

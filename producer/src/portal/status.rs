@@ -54,7 +54,9 @@ fn event_item(e: &TimelineEntry) -> String {
     let detail: Vec<String> = e
         .fields
         .iter()
-        .filter(|(k, _)| matches!(k.as_str(), "error" | "reason" | "message" | "namespace" | "release" | "type"))
+        .filter(|(k, _)| {
+            matches!(k.as_str(), "error" | "reason" | "message" | "namespace" | "release" | "type")
+        })
         .map(|(k, v)| format!("{k}: {}", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
         .collect();
     format!(

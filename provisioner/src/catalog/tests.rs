@@ -32,7 +32,9 @@ fn an_unknown_field_is_rejected_with_its_name() {
 fn with_product_d(extra: &str) -> String {
     BUILT_IN.replace(
         "\nhardware:\n",
-        &format!("  product-d:\n    chart: {{ path: helm/demo-product, version: 0.1.0 }}\n{extra}\nhardware:\n"),
+        &format!(
+            "  product-d:\n    chart: {{ path: helm/demo-product, version: 0.1.0 }}\n{extra}\nhardware:\n"
+        ),
     )
 }
 

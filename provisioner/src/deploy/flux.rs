@@ -62,16 +62,24 @@ impl Deployer for FluxDeployer {
         let applied = self.cluster.apply_dynamic(&helm_release_for(release, &self.settings), &ar).await?;
         let generation = applied.metadata.generation.unwrap_or(0);
         let tenant = &release.tenant;
-        let api = Api::<DynamicObject>::namespaced_with(self.cluster.client().clone(), &tenant.namespace, &ar);
+        let api =
+            Api::<DynamicObject>::namespaced_with(self.cluster.client().clone(), &tenant.namespace, &ar);
         let decided = |o: Option<&DynamicObject>| {
             o.is_some_and(|o| !matches!(verdict(&o.data, generation), Verdict::Pending(_)))
         };
         let name = format!("{}/{}", tenant.namespace, tenant.release);
-        let waited = tokio::time::timeout(self.settings.timeout, await_condition(api.clone(), &tenant.release, decided));
+        let waited = tokio::time::timeout(
+            self.settings.timeout,
+            await_condition(api.clone(), &tenant.release, decided),
+        );
         let object = match waited.await {
             Ok(Ok(object)) => object,
             Ok(Err(e)) => {
-                return Err(Error::FluxTimeout { name, waited: Duration::ZERO, last: format!("watch failed: {e}") })
+                return Err(Error::FluxTimeout {
+                    name,
+                    waited: Duration::ZERO,
+                    last: format!("watch failed: {e}"),
+                })
             }
             Err(_) => {
                 let last = api.get_opt(&tenant.release).await.ok().flatten();
@@ -103,9 +111,7 @@ impl Deployer for FluxDeployer {
 /// status's): True → ready; False with a failure reason → failed; anything else → pending.
 fn verdict(data: &Value, generation: i64) -> Verdict {
     let status = &data["status"];
-    let Some(ready) = status["conditions"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+    let Some(ready) = status["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
     else {
         return Verdict::Pending("no Ready condition yet".into());
     };
@@ -141,7 +147,10 @@ mod tests {
 
     #[test]
     fn ready_counts_only_for_the_applied_generation() {
-        assert_eq!(verdict(&with_ready("True", "InstallSucceeded", 2), 2), Verdict::Ready { revision: Some(4) });
+        assert_eq!(
+            verdict(&with_ready("True", "InstallSucceeded", 2), 2),
+            Verdict::Ready { revision: Some(4) }
+        );
         assert!(matches!(verdict(&with_ready("True", "InstallSucceeded", 1), 2), Verdict::Pending(_)));
         assert!(matches!(verdict(&json!({}), 1), Verdict::Pending(_)));
     }

@@ -11,7 +11,8 @@ use crate::catalog::ChartSource;
 use crate::objects::{tenant_labels, trace_annotation, ANNOTATION_TRACE_ID};
 
 /// `helm.toolkit.fluxcd.io/v2` `HelmRelease`.
-pub const HELM_RELEASE: (&str, &str, &str, &str) = ("helm.toolkit.fluxcd.io", "v2", "HelmRelease", "helmreleases");
+pub const HELM_RELEASE: (&str, &str, &str, &str) =
+    ("helm.toolkit.fluxcd.io", "v2", "HelmRelease", "helmreleases");
 
 /// The API resource of a Flux kind.
 pub fn resource((group, version, kind, plural): (&str, &str, &str, &str)) -> ApiResource {
@@ -20,7 +21,8 @@ pub fn resource((group, version, kind, plural): (&str, &str, &str, &str)) -> Api
 
 pub(crate) const HELM_REPOSITORY: (&str, &str, &str, &str) =
     ("source.toolkit.fluxcd.io", "v1", "HelmRepository", "helmrepositories");
-pub(crate) const OCI_REPOSITORY: (&str, &str, &str, &str) = ("source.toolkit.fluxcd.io", "v1", "OCIRepository", "ocirepositories");
+pub(crate) const OCI_REPOSITORY: (&str, &str, &str, &str) =
+    ("source.toolkit.fluxcd.io", "v1", "OCIRepository", "ocirepositories");
 
 /// The HelmRelease for a release: chart and values from the catalog, remediation on install
 /// and upgrade failures, and the trace id in `commonMetadata`.

@@ -73,7 +73,10 @@ impl HelmDeployer {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| Error::Io { context: format!("cannot run {}", self.settings.bin.display()), source: e })?;
+            .map_err(|e| Error::Io {
+                context: format!("cannot run {}", self.settings.bin.display()),
+                source: e,
+            })?;
         let limit = self.settings.timeout + KILL_GRACE;
         let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
             Err(_) => {
@@ -96,7 +99,9 @@ impl HelmDeployer {
 fn check_names(tenant: &Tenant) -> Result<()> {
     for (field, value) in [("release", &tenant.release), ("namespace", &tenant.namespace)] {
         if !safe_argument(value) {
-            return Err(OrderError(format!("{field}: not a DNS-1123 label; refusing to pass it to helm")).into());
+            return Err(
+                OrderError(format!("{field}: not a DNS-1123 label; refusing to pass it to helm")).into()
+            );
         }
     }
     Ok(())

@@ -100,8 +100,21 @@ mod tests {
         assert_eq!(
             args,
             [
-                "upgrade", "--install", "product-a", "/srv/eda/helm/demo-product", "--namespace", "cliente02",
-                "--version", "1.2.3", "-f", "/tmp/v.yaml", "--wait", "--timeout", "300s", "--output", "json",
+                "upgrade",
+                "--install",
+                "product-a",
+                "/srv/eda/helm/demo-product",
+                "--namespace",
+                "cliente02",
+                "--version",
+                "1.2.3",
+                "-f",
+                "/tmp/v.yaml",
+                "--wait",
+                "--timeout",
+                "300s",
+                "--output",
+                "json",
             ]
         );
     }
@@ -117,7 +130,11 @@ mod tests {
         );
         assert_eq!(&repo[3..6], ["web", "--repo", "https://charts.example"]);
         assert_eq!(&repo[repo.len() - 2..], ["--kubeconfig", "/etc/kube/config"]);
-        let oci = helm_args_for(&release(chart(None, None, None, Some("oci://r.example/c/web"))), &s, Path::new("v"));
+        let oci = helm_args_for(
+            &release(chart(None, None, None, Some("oci://r.example/c/web"))),
+            &s,
+            Path::new("v"),
+        );
         assert_eq!(oci[3], "oci://r.example/c/web");
     }
 

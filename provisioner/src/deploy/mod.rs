@@ -67,5 +67,7 @@ pub trait Deployer: Send + Sync + 'static {
 /// Whether a name may become a command-line argument: it was validated as a DNS-1123 label,
 /// but a second look costs nothing where a mistake would turn a value into a helm flag.
 pub(crate) fn safe_argument(value: &str) -> bool {
-    !value.is_empty() && !value.starts_with('-') && eda_common::client_name::validate_dns1123_label("", value).is_ok()
+    !value.is_empty()
+        && !value.starts_with('-')
+        && eda_common::client_name::validate_dns1123_label("", value).is_ok()
 }

@@ -16,7 +16,8 @@ use crate::order::Order;
 /// Default-deny ingress and egress for every pod of the namespace, then three allowances:
 /// from and to pods of the same namespace, and DNS (UDP and TCP 53) to kube-dns in kube-system.
 pub fn network_policy_for(order: &Order) -> NetworkPolicy {
-    let same_namespace = NetworkPolicyPeer { pod_selector: Some(LabelSelector::default()), ..Default::default() };
+    let same_namespace =
+        NetworkPolicyPeer { pod_selector: Some(LabelSelector::default()), ..Default::default() };
     let kube_dns = NetworkPolicyPeer {
         namespace_selector: Some(match_labels("kubernetes.io/metadata.name", "kube-system")),
         pod_selector: Some(match_labels("k8s-app", "kube-dns")),

@@ -56,7 +56,8 @@ fn quota_and_limits_come_from_the_hardware_tier() {
         json!([{"type": "Container", "default": {"cpu": "250m", "memory": "256Mi"},
                 "defaultRequest": {"cpu": "50m", "memory": "64Mi"}}])
     );
-    let dedicated = serde_json::to_value(resource_quota_for(&order("development", "dedicated"), &catalog)).unwrap();
+    let dedicated =
+        serde_json::to_value(resource_quota_for(&order("development", "dedicated"), &catalog)).unwrap();
     assert_eq!(dedicated["spec"]["hard"]["pods"], "100");
 }
 

@@ -65,7 +65,10 @@ fn repository_and_oci_charts_get_a_source_in_the_tenant_namespace() {
     r.chart.name = None;
     r.chart.oci = Some("oci://r.example/c/web".into());
     let hr = serde_json::to_value(helm_release_for(&r, &settings())).unwrap();
-    assert_eq!(hr["spec"]["chartRef"], json!({"kind": "OCIRepository", "name": "product-a", "namespace": "cliente02"}));
+    assert_eq!(
+        hr["spec"]["chartRef"],
+        json!({"kind": "OCIRepository", "name": "product-a", "namespace": "cliente02"})
+    );
     let source = serde_json::to_value(source_for(&r, &settings()).unwrap()).unwrap();
     assert_eq!(source["spec"]["ref"]["tag"], "1.2.3");
 }

@@ -1,0 +1,133 @@
+//! A throw-away prefix and databases for one benchmark run, and pre-filling the dbwriter's queue.
+
+use std::time::Instant;
+
+use eda_common::config::CommonArgs;
+use eda_common::publisher::envelope_properties;
+use eda_common::topology::{QueueType, ServiceQueue, Topology};
+use eda_common::{Envelope, EventType};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::{Connection, ConnectionProperties};
+use sqlx::Connection as _;
+
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+pub fn pg_server() -> String {
+    std::env::var("BENCH_PG_SERVER").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub struct Setup {
+    pub prefix: String,
+    pub args: CommonArgs,
+    pub conn: Connection,
+    pub databases: Vec<String>,
+}
+
+impl Setup {
+    /// A fresh prefix with the shared topology and the dbwriter's queue declared.
+    pub async fn new(queue_type: QueueType) -> Setup {
+        let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let mut args = CommonArgs::for_prefix(&prefix);
+        args.amqp_url = Some(amqp_url().into());
+        args.queue_type = queue_type;
+        let conn = Connection::connect(&amqp_url(), ConnectionProperties::default()).await.unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        let topology = Topology::new(&prefix, queue_type);
+        topology.declare_shared(&ch).await.unwrap();
+        let queue = ServiceQueue { service: "dbwriter".into(), bindings: vec!["#".into()] };
+        topology.declare_service(&ch, &queue, &args.retry_policy()).await.unwrap();
+        Setup { prefix, args, conn, databases: Vec::new() }
+    }
+
+    pub fn queue(&self) -> String {
+        format!("{}.dbwriter", self.prefix)
+    }
+
+    /// A database URL whose database does not exist yet; dropped by [`Setup::teardown`].
+    pub fn fresh_database(&mut self) -> String {
+        let name = format!("eda_bench_{}", uuid::Uuid::new_v4().simple());
+        self.databases.push(name.clone());
+        format!("{}/{name}", pg_server())
+    }
+
+    /// Publishes `n` seed-shaped events with the suite's properties, 1,000 confirms in flight.
+    pub async fn fill(&self, n: usize) {
+        let started = Instant::now();
+        let ch = self.conn.create_channel().await.unwrap();
+        ch.confirm_select(ConfirmSelectOptions::default()).await.unwrap();
+        let exchange = format!("{}.events", self.prefix);
+        let mut sent = 0;
+        while sent < n {
+            let mut confirms = Vec::new();
+            for i in sent..(sent + 1000).min(n) {
+                let env = event(i);
+                let id = uuid::Uuid::new_v4().to_string();
+                let props = envelope_properties(&env, &id, "bench");
+                let body = env.to_json();
+                let key = env.event_type().as_str().to_owned();
+                confirms.push(
+                    ch.basic_publish(
+                        exchange.as_str().into(),
+                        key.as_str().into(),
+                        BasicPublishOptions::default(),
+                        &body,
+                        props,
+                    )
+                    .await
+                    .unwrap(),
+                );
+            }
+            sent += confirms.len();
+            for c in confirms {
+                assert!(c.await.unwrap().is_ack());
+            }
+        }
+        let _ = ch.close(200, "filled".into()).await;
+        eprintln!("  filled {n} events in {:.1}s", started.elapsed().as_secs_f64());
+    }
+
+    pub async fn teardown(self) {
+        let ch = self.conn.create_channel().await.unwrap();
+        for q in ["dbwriter", "dead", "unrouted", "retry.dbwriter.1", "retry.dbwriter.2", "retry.dbwriter.3"]
+        {
+            let _ = ch.queue_delete(format!("{}.{q}", self.prefix).as_str().into(), Default::default()).await;
+        }
+        for q in ["retry.dbwriter.4", "retry.dbwriter.5", "latency-tap"] {
+            let _ = ch.queue_delete(format!("{}.{q}", self.prefix).as_str().into(), Default::default()).await;
+        }
+        for x in ["events", "retry", "unrouted"] {
+            let _ =
+                ch.exchange_delete(format!("{}.{x}", self.prefix).as_str().into(), Default::default()).await;
+        }
+        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", pg_server())).await.unwrap();
+        for db in &self.databases {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                .execute(&mut admin)
+                .await;
+        }
+    }
+}
+
+/// Event `i` of the benchmark mix, over a thousand clients. The default mix is a purchase's
+/// share of traffic: one `published` (which updates a deployment) for three Kubernetes events
+/// (which only append); `BENCH_MIX=published` makes every event a purchase (the worst case).
+pub fn event(i: usize) -> Envelope {
+    let client = format!("client{}", i % 1000);
+    let all_purchases = std::env::var("BENCH_MIX").as_deref() == Ok("published");
+    let (app, action) = match i % 4 {
+        _ if all_purchases => ("producer", "published"),
+        0 => ("producer", "published"),
+        1 => ("k8s-event-exporter", "scheduled"),
+        2 => ("k8s-event-exporter", "pulled"),
+        _ => ("k8s-event-exporter", "started"),
+    };
+    let body = serde_json::json!({"client": client, "namespace": client, "environment": "development",
+        "archtype": "saas", "hardware": "dedicated", "product": "product-a"});
+    Envelope::new(
+        EventType::new("mycompany", app, &client, action).unwrap(),
+        uuid::Uuid::new_v4(),
+        body.as_object().unwrap().clone(),
+    )
+}

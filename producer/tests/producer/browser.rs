@@ -1,0 +1,193 @@
+//! The portal in a real headless browser (Debian's chromium, driven over WebDriver by
+//! chromedriver): submit the form, land on the status page, watch it reach "provisioned".
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+use crate::helpers::*;
+use eda_tests::broker::TestBroker;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A chromedriver process and one browser session, spoken to in plain W3C WebDriver JSON.
+struct Browser {
+    http: reqwest::Client,
+    session: String,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        for tool in [CHROMEDRIVER, CHROMIUM] {
+            assert!(
+                Path::new(tool).exists(),
+                "{tool} is missing: run scripts/test-tools.sh (installs Debian's chromium and chromium-driver)"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        // chromedriver takes a moment to listen; its /status says when it is ready.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let ready = http.get(format!("{base}/status")).send().await;
+            if let Ok(r) = ready {
+                let status: Value = r.json().await.unwrap_or_default();
+                if status["value"]["ready"] == true {
+                    break;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "chromedriver did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args}
+        }}});
+        let created: Value = http
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {created}"))
+            .to_owned();
+        Browser { http, session: format!("{base}/session/{session}"), _driver: driver, _profile: profile }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.session));
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let value: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "WebDriver {path}: {status} {value}");
+        value["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", json!({ "url": url })).await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let found = self
+            .call(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css}))
+            .await;
+        found[ELEMENT].as_str().unwrap().to_owned()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), json!({ "text": text })).await;
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), json!({})).await;
+    }
+
+    async fn current_url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", Value::Null).await.as_str().unwrap().to_owned()
+    }
+
+    /// Resolves when the element's text equals `text`: a MutationObserver in the page, no polling.
+    async fn wait_for_text(&self, element_id: &str, text: &str) -> String {
+        self.call(reqwest::Method::POST, "/timeouts", json!({"script": WAIT.as_millis() as u64})).await;
+        let script = r#"
+            const [id, want, done] = arguments;
+            const el = document.getElementById(id);
+            const observer = new MutationObserver(check);
+            function check() {
+                if (el.textContent === want) { observer.disconnect(); done(el.textContent); }
+            }
+            observer.observe(el, { childList: true, characterData: true, subtree: true });
+            check();
+        "#;
+        let value = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/async",
+                json!({"script": script, "args": [element_id, text]}),
+            )
+            .await;
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
+    async fn quit(self) {
+        let _ = self.http.delete(&self.session).send().await;
+    }
+}
+
+#[tokio::test]
+async fn the_portal_form_leads_to_a_status_page_that_follows_the_order_to_provisioned() {
+    let browser = Browser::start().await;
+    let t = TestBroker::new().await;
+    let mut config = config(&t);
+    config.api_tokens = None;
+    let hash = producer::auth::password::hash_password("browser pass").unwrap();
+    config.basic_auth = Some(format!("buyer:{hash}").into());
+    let app = TestApp::spawn_with(t, config, true).await;
+    let tap = app.tap().await;
+
+    // The login travels in the first URL; the browser then answers the portal's Basic
+    // challenge for the whole site, form post and live stream included.
+    let login_url = app.url("/").replace("http://", "http://buyer:browser%20pass@");
+    browser.goto(&login_url).await;
+    browser.type_into("#client", "browser01").await;
+    browser.click("#product option[value='product-b']").await;
+    browser.click("#environment option[value='staging']").await;
+    browser.click("#submit").await;
+
+    let published = app.t.take(&tap, 1, WAIT).await.remove(0);
+    let body = eda_tests::broker::json(&published);
+    assert_eq!(body["client"], "browser01");
+    assert_eq!(body["product"], "product-b");
+    assert_eq!(body["environment"], "staging");
+    let trace_id = Uuid::parse_str(body["MessageAttributes"]["trace_id"].as_str().unwrap()).unwrap();
+    let url = browser.current_url().await;
+    assert!(url.ends_with(&format!("/orders/{trace_id}")), "the browser landed on the status page: {url}");
+    assert_eq!(browser.wait_for_text("status", "accepted").await, "accepted");
+
+    app.publish_as("provisioner", &provisioner_event("browser01", "provisioning", trace_id)).await;
+    app.publish_as("provisioner", &provisioner_event("browser01", "provisioned", trace_id)).await;
+    assert_eq!(browser.wait_for_text("status", "provisioned").await, "provisioned");
+    let steps = browser.find("#steps li[data-step='done'].done").await;
+    assert!(!steps.is_empty(), "the last step is marked done");
+
+    browser.quit().await;
+    app.stop().await;
+}

@@ -1,0 +1,106 @@
+//! A running producer on a fresh prefix, a client that talks to it, and event builders.
+
+use std::time::Duration;
+
+use eda_common::health::Health;
+use eda_common::publisher::envelope_properties;
+use eda_common::{Envelope, EventType};
+use eda_tests::broker::TestBroker;
+use producer::{Application, Config};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub const WAIT: Duration = Duration::from_secs(30);
+pub const TOKEN: &str = "test-token-1";
+
+pub struct TestApp {
+    pub t: TestBroker,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub health: Health,
+    shutdown: CancellationToken,
+    run: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Settings for a test: its prefix, the test broker, port 0, one API token.
+pub fn config(t: &TestBroker) -> Config {
+    let mut config = Config::for_prefix(&t.prefix);
+    config.common.amqp_url = Some(eda_tests::broker::amqp_url().into());
+    config.common.http_addr = Some("127.0.0.1:0".parse().unwrap());
+    config.api_tokens = Some(TOKEN.to_owned().into());
+    config
+}
+
+impl TestApp {
+    /// A producer with the default test settings, connected and its status feed consuming.
+    pub async fn spawn() -> TestApp {
+        let t = TestBroker::new().await;
+        let config = config(&t);
+        Self::spawn_with(t, config, true).await
+    }
+
+    /// A producer with `config`; waits for the broker and the feed when `wait_ready`.
+    pub async fn spawn_with(t: TestBroker, config: Config, wait_ready: bool) -> TestApp {
+        eda_common::telemetry::init_for_tests();
+        let app = Application::build(config).await.expect("the producer builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let health = app.health().clone();
+        let shutdown = CancellationToken::new();
+        let run = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        if wait_ready {
+            for check in ["broker", producer::feed::tap::READINESS_CHECK] {
+                tokio::time::timeout(WAIT, health.readiness.wait_for(check, true))
+                    .await
+                    .unwrap_or_else(|_| panic!("readiness check {check} never became true"));
+            }
+        }
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestApp { t, base, client, health, shutdown, run }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `POST /api/v1/orders` with the test token.
+    pub async fn order(&self, body: &Value) -> reqwest::Response {
+        self.client.post(self.url("/api/v1/orders")).bearer_auth(TOKEN).json(body).send().await.unwrap()
+    }
+
+    /// A tap on every event of this test's prefix (the shared topology exists once ready).
+    pub async fn tap(&self) -> String {
+        self.t.tap("tap", "#").await
+    }
+
+    /// Publishes an envelope as a suite service would (message id = a fresh UUID).
+    pub async fn publish_as(&self, app: &str, envelope: &Envelope) -> String {
+        let id = Uuid::new_v4().to_string();
+        let props = envelope_properties(envelope, &id, app);
+        self.t.publish_event(envelope.event_type().as_str(), &envelope.to_json(), props).await;
+        id
+    }
+
+    /// Stops the producer and checks it stopped cleanly, then removes the test's names.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let ended =
+            tokio::time::timeout(WAIT, self.run).await.expect("the producer stops within the grace period");
+        ended.unwrap().expect("the producer stops without error");
+        self.t.cleanup().await;
+    }
+}
+
+/// A valid order for `client`.
+pub fn order_json(client: &str) -> Value {
+    serde_json::json!({"client": client, "environment": "development", "archtype": "saas",
+                       "hardware": "dedicated", "product": "product-a"})
+}
+
+/// An event of the provisioner for `trace_id` (`provisioning`, `provisioned`, `failed`).
+pub fn provisioner_event(client: &str, action: &str, trace_id: Uuid) -> Envelope {
+    let event_type = EventType::new("mycompany", "provisioner", client, action).unwrap();
+    let body = serde_json::json!({"client": client, "namespace": client, "release": "product-a", "product": "product-a"});
+    Envelope::new(event_type, trace_id, body.as_object().unwrap().clone())
+}

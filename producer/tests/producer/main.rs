@@ -1,0 +1,13 @@
+//! Integration tests of the producer against the real RabbitMQ: the real application runs
+//! in-process on 127.0.0.1:0 with its own topology prefix per test.
+
+mod auth;
+mod bad_input;
+mod browser;
+mod helpers;
+mod openapi;
+mod orders;
+mod outage;
+mod proxy;
+mod sse;
+mod traces;

@@ -1,0 +1,114 @@
+//! The OpenAPI document stays true: the same routes as the router, examples the handlers
+//! accept, and responses whose status and body the document describes.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+fn document() -> Value {
+    serde_json::from_str(producer::api::OPENAPI).expect("openapi.json is JSON")
+}
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// Validates `instance` against a schema of the document (its `$ref`s resolve inside it).
+fn assert_matches(doc: &Value, schema: &Value, instance: &Value, what: &str) {
+    let mut root = schema.clone();
+    root.as_object_mut().unwrap().insert("components".into(), doc["components"].clone());
+    let validator =
+        jsonschema::validator_for(&root).unwrap_or_else(|e| panic!("{what}: schema invalid: {e}"));
+    let errors: Vec<String> = validator.iter_errors(instance).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{what}: {instance} does not match the document: {errors:?}");
+}
+
+/// Checks the status is documented for the operation and the body matches its schema.
+async fn assert_documented(doc: &Value, path: &str, method: &str, response: reqwest::Response) -> Value {
+    let status = response.status().as_u16().to_string();
+    let documented = &doc["paths"][path][method]["responses"][&status];
+    assert!(documented.is_object(), "{method} {path} answered {status}, which the document does not list");
+    let body: Value = response.json().await.unwrap();
+    let schema = &documented["content"]["application/json"]["schema"];
+    assert_matches(doc, schema, &body, &format!("{method} {path} {status}"));
+    body
+}
+
+#[test]
+fn the_document_lists_exactly_the_routes_the_api_serves() {
+    let doc = document();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| METHODS.contains(&k.as_str()))
+                .map(move |m| (m.clone(), path.clone()))
+        })
+        .collect();
+    let served: BTreeSet<(String, String)> =
+        producer::api::routes().iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
+    assert_eq!(documented, served);
+    for r in producer::api::routes() {
+        let security = &doc["paths"][r.path][r.method]["security"];
+        let open = security.as_array().is_some_and(|s| s.is_empty());
+        assert_eq!(
+            open, !r.guarded,
+            "{} {}: the document's security says what the router enforces",
+            r.method, r.path
+        );
+        assert!(doc["paths"][r.path][r.method]["responses"].is_object());
+    }
+}
+
+#[tokio::test]
+async fn the_served_document_is_the_file_and_every_example_is_accepted_as_documented() {
+    let app = TestApp::spawn().await;
+    let doc = document();
+    let served: Value =
+        app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(served, doc);
+
+    let mut trace_id = None;
+    for (path, method) in [("/api/v1/orders", "post"), ("/api/v1/events", "post")] {
+        let content = &doc["paths"][path][method]["requestBody"]["content"]["application/json"];
+        let example = &content["example"];
+        assert_matches(&doc, &content["schema"], example, &format!("{method} {path} example"));
+        let response = app.client.post(app.url(path)).bearer_auth(TOKEN).json(example).send().await.unwrap();
+        assert_eq!(response.status(), 202, "{method} {path} example");
+        let body = assert_documented(&doc, path, method, response).await;
+        trace_id.get_or_insert(body["trace_id"].as_str().unwrap().to_owned());
+    }
+
+    let params =
+        doc["paths"]["/api/v1/orders/{client}/{product}"]["delete"]["parameters"].as_array().unwrap();
+    let example =
+        |name: &str| params.iter().find(|p| p["name"] == name).unwrap()["example"].as_str().unwrap();
+    let url = app.url(&format!("/api/v1/orders/{}/{}", example("client"), example("product")));
+    let response = app.client.delete(url).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    assert_documented(&doc, "/api/v1/orders/{client}/{product}", "delete", response).await;
+
+    let url = app.url(&format!("/api/v1/traces/{}", trace_id.unwrap()));
+    let response = app.client.get(url).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let timeline = assert_documented(&doc, "/api/v1/traces/{trace_id}", "get", response).await;
+    assert!(!timeline["events"].as_array().unwrap().is_empty());
+
+    // Refusals are documented too, with the error schema.
+    let refusals =
+        [("/api/v1/orders", json!({"client": "NO"})), ("/api/v1/events", json!({"client": "no-attributes"}))];
+    for (path, body) in refusals {
+        let response = app.client.post(app.url(path)).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 422);
+        assert_documented(&doc, path, "post", response).await;
+        let response = app.client.post(app.url(path)).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 401);
+        assert_documented(&doc, path, "post", response).await;
+    }
+    app.stop().await;
+}

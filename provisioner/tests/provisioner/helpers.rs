@@ -1,0 +1,211 @@
+//! A provisioner running in-process on a fresh topology prefix, against the Kubernetes API
+//! test fixture and the stand-in helm (both test fixtures), and ways to look at what it did.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use eda_common::config::parse_delays;
+use eda_common::health::Health;
+use eda_common::publisher::envelope_properties;
+use eda_common::{Envelope, EventType};
+use eda_tests::broker::{headers, json, TestBroker};
+use eda_tests::kube_api::KubeApiTestServer;
+use provisioner::config::{DeployerKind, Mode};
+use provisioner::Shutdown as CancellationToken;
+use provisioner::{Application, Config};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+pub const WAIT: Duration = Duration::from_secs(30);
+pub const TRACE_ID: &str = "9a2ae9de-3f82-4f55-966b-47df50ff51ff";
+
+/// The repository root: local chart paths of the catalog resolve here.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the crate is in the workspace").to_path_buf()
+}
+
+/// The stand-in helm executable (TEST FIXTURE).
+pub fn fake_helm() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-helm.sh")
+}
+
+/// How a test wants its provisioner.
+pub struct Setup {
+    pub mode: Mode,
+    pub deployer: DeployerKind,
+    /// Outcomes of the stand-in helm's calls, one a line (see the fixture's header).
+    pub helm_script: Vec<&'static str>,
+    /// A catalog YAML instead of the built-in one.
+    pub catalog: Option<String>,
+    pub tune: Box<dyn FnOnce(&mut Config) + Send>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            mode: Mode::Apply,
+            deployer: DeployerKind::Helm,
+            helm_script: Vec::new(),
+            catalog: None,
+            tune: Box::new(|_| {}),
+        }
+    }
+}
+
+pub struct Harness {
+    pub t: TestBroker,
+    pub api: KubeApiTestServer,
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+    /// A tap on every event the provisioner publishes (`*.provisioner.event.#`).
+    pub events: String,
+    pub health: Health,
+    pub shutdown: CancellationToken,
+    run: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Harness {
+    pub async fn start(setup: Setup) -> Harness {
+        eda_common::telemetry::init_for_tests();
+        let t = TestBroker::new().await;
+        let api = KubeApiTestServer::start().await;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let kubeconfig = api.write_kubeconfig(dir.path());
+        std::fs::write(dir.path().join("helm-script"), setup.helm_script.join("\n") + "\n").unwrap();
+        let mut config = Config::for_prefix(&t.prefix);
+        config.common.amqp_url = Some(eda_tests::broker::amqp_url().into());
+        config.common.max_retries = 3;
+        config.common.retry_delays = parse_delays("50ms,100ms").unwrap();
+        config.common.http_addr = Some("127.0.0.1:0".parse().unwrap());
+        config.mode = setup.mode;
+        config.deployer = setup.deployer;
+        config.kubeconfig = Some(kubeconfig.clone());
+        config.helm_bin = helm_wrapper(dir.path());
+        config.chart_root = repo_root();
+        config.flux_timeout = Duration::from_secs(30);
+        if let Some(yaml) = setup.catalog {
+            let path = dir.path().join("catalog.yaml");
+            std::fs::write(&path, yaml).unwrap();
+            config.catalog = Some(path);
+        }
+        (setup.tune)(&mut config);
+        t.track_service("provisioner", config.common.retry_delays.0.len());
+        eda_common::topology::Topology::new(&t.prefix, config.common.queue_type)
+            .declare_shared(t.channel())
+            .await
+            .expect("declare the shared topology");
+        let events = t.tap("events", "*.provisioner.event.#").await;
+        let app = Application::build(config).await.expect("the provisioner starts");
+        let health = app.health.clone();
+        let shutdown = CancellationToken::new();
+        let run = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        tokio::time::timeout(WAIT, health.readiness.wait_for("consumer", true))
+            .await
+            .expect("the provisioner never started consuming");
+        Harness { t, api, dir, kubeconfig, events, health, shutdown, run }
+    }
+
+    /// Publishes an envelope as a producer would.
+    pub async fn publish(&self, envelope: &Envelope) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.publish_with_id(envelope, &id).await;
+        id
+    }
+
+    pub async fn publish_with_id(&self, envelope: &Envelope, message_id: &str) {
+        let props = envelope_properties(envelope, message_id, "producer");
+        self.t.publish_event(envelope.event_type().as_str(), &envelope.to_json(), props).await;
+    }
+
+    /// The next `n` provisioner events as (action, body).
+    pub async fn next_events(&self, n: usize) -> Vec<(String, Value)> {
+        let deliveries = self.t.take(&self.events, n, WAIT).await;
+        deliveries
+            .iter()
+            .map(|d| {
+                let body = json(d);
+                let event_type =
+                    body["MessageAttributes"]["event_type"]["Value"].as_str().unwrap().to_string();
+                let action = event_type.rsplit('.').next().unwrap().to_string();
+                (action, body)
+            })
+            .collect()
+    }
+
+    pub async fn actions(&self, n: usize) -> Vec<String> {
+        self.next_events(n).await.into_iter().map(|(a, _)| a).collect()
+    }
+
+    /// The next `n` dead letters' `x-eda-error` headers.
+    pub async fn dead_reasons(&self, n: usize) -> Vec<String> {
+        let dead = self.t.take(&self.t.name("dead"), n, WAIT).await;
+        dead.iter().map(|d| headers(d).get("x-eda-error").cloned().unwrap_or_default()).collect()
+    }
+
+    /// Each helm call's argument vector, oldest first.
+    pub fn helm_calls(&self) -> Vec<Vec<String>> {
+        let log = std::fs::read_to_string(self.dir.path().join("helm-log")).unwrap_or_default();
+        log.lines().map(|l| serde_json::from_str(l).expect("a fake-helm log line is a JSON array")).collect()
+    }
+
+    /// The values file helm call `n` (1-based) was given, parsed.
+    pub fn helm_values(&self, n: usize) -> Value {
+        let path = self.dir.path().join(format!("helm-log.values.{n}"));
+        let yaml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_yaml::from_str(&yaml).expect("the values file is YAML")
+    }
+
+    pub async fn finish(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(WAIT, self.run)
+            .await
+            .expect("the provisioner stops")
+            .expect("the provisioner task did not panic")
+            .expect("the provisioner stopped cleanly");
+        self.t.cleanup().await;
+    }
+}
+
+/// A per-test helm: the fixture with this test's log and script (the environment of the
+/// test process is shared by parallel tests, so it cannot carry them).
+fn helm_wrapper(dir: &Path) -> PathBuf {
+    let wrapper = dir.join("helm");
+    let script = format!(
+        "#!/bin/sh\nFAKE_HELM_LOG='{log}' FAKE_HELM_SCRIPT='{script}' exec '{helm}' \"$@\"\n",
+        log = dir.join("helm-log").display(),
+        script = dir.join("helm-script").display(),
+        helm = fake_helm().display(),
+    );
+    std::fs::write(&wrapper, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wrapper
+}
+
+/// An order as the producer publishes it.
+pub fn order(client: &str, action: &str) -> Envelope {
+    order_with(client, action, serde_json::json!({}))
+}
+
+/// An order with some body fields replaced.
+pub fn order_with(client: &str, action: &str, over: Value) -> Envelope {
+    let segment =
+        if EventType::new("mycompany", "producer", client, action).is_ok() { client } else { "evil" };
+    let event_type = EventType::new("mycompany", "producer", segment, action).unwrap();
+    let mut body = serde_json::json!({
+        "client": client, "namespace": client, "environment": "development",
+        "archtype": "saas", "hardware": "dedicated", "product": "product-a"
+    });
+    for (k, v) in over.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    Envelope::new(event_type, TRACE_ID.parse().unwrap(), body.as_object().unwrap().clone())
+}
+
+/// The field managers recorded on an object.
+pub fn managers(object: &Value) -> Vec<String> {
+    object["metadata"]["managedFields"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|f| f["manager"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
