@@ -11,8 +11,10 @@ scripts/test-tools.sh
 
 cargo fmt --all -- --check
 if cargo nextest --version >/dev/null 2>&1; then
+  # nextest does not run doc tests; run them first so the closing summary is nextest's.
+  if ! doc=$(cargo test --workspace --doc --quiet 2>&1); then printf '%s\n' "$doc"; exit 1; fi
+  printf '%s\n' "$doc" | grep -vE '^(test result: ok\. 0 passed.*|running 0 tests|)$' || true
   cargo nextest run --workspace --no-fail-fast --profile "${EDA_NEXTEST_PROFILE:-default}" "$@"
-  cargo test --workspace --doc --quiet
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
