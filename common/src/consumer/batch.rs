@@ -1,12 +1,17 @@
-//! The batch loop: collect up to `max_size` deliveries or `max_wait`, hand them over at once,
-//! publish retries and dead letters, then ack the whole batch with one multiple-ack.
+//! The batch loop, a group commit: deliveries gather (up to `max_size`) while the handler writes
+//! the previous batch; the next batch is handed over as soon as the handler is free, with every
+//! delivery already waiting in the prefetch buffer. Under load batches fill up on their own; at
+//! a low rate a message waits for one write, never for a timer, so `max_wait` is always met.
+//! Each batch is acked with one multiple-ack, in order.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{Future, FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
+use lapin::Channel;
 use tokio_util::sync::CancellationToken;
 
 use super::session::{End, Session};
@@ -30,24 +35,14 @@ pub async fn run_batches<H: BatchHandler>(
         service: spec.queue.service.clone(),
         emit_failed: spec.emit_failed,
     };
-    let max_size = batch.max_size.max(1);
+    let batch = BatchSpec { max_size: batch.max_size.max(1), ..batch };
     // Room for the next batch to arrive while this one is written.
-    let prefetch = broker.prefetch().max(u16::try_from(max_size.saturating_mul(2)).unwrap_or(u16::MAX));
+    let prefetch = broker.prefetch().max(u16::try_from(batch.max_size.saturating_mul(2)).unwrap_or(u16::MAX));
     loop {
         let Some(mut session) = Session::open(&broker, &spec.queue, prefetch, &shutdown).await else {
             return Ok(());
         };
-        let end = loop {
-            let (deliveries, lost) = collect(&mut session, max_size, batch.max_wait, &shutdown).await;
-            if !deliveries.is_empty() {
-                if let Some(end) = settle_batch(&session, &settler, &*handler, deliveries, &shutdown).await {
-                    break end;
-                }
-            }
-            if let Some(end) = lost {
-                break end;
-            }
-        };
+        let end = consume(&mut session, &settler, &*handler, batch, &shutdown).await;
         if end == End::Stopped {
             session.close().await;
             return Ok(());
@@ -56,44 +51,63 @@ pub async fn run_batches<H: BatchHandler>(
     }
 }
 
-/// Waits for a first delivery, then gathers more until full or `max_wait` after the first.
-async fn collect(
+type Settling<'a> = Pin<Box<dyn Future<Output = Option<End>> + Send + 'a>>;
+
+/// One session's group-commit loop; returns how it ended, with no batch left half-settled.
+async fn consume<'a, H: BatchHandler>(
     session: &mut Session,
-    max_size: usize,
-    max_wait: Duration,
-    shutdown: &CancellationToken,
-) -> (Vec<Delivery>, Option<End>) {
-    let mut batch = Vec::new();
-    let first = tokio::select! {
-        // Shutdown first: once asked to stop, no new batch starts even if deliveries wait.
-        biased;
-        () = shutdown.cancelled() => return (batch, Some(End::Stopped)),
-        next = session.consumer.next() => next,
-    };
-    match first {
-        Some(Ok(d)) => batch.push(d),
-        Some(Err(error)) => {
-            tracing::warn!(%error, "delivery stream failed");
-            return (batch, Some(End::Lost));
+    settler: &'a Settler,
+    handler: &'a H,
+    batch: BatchSpec,
+    shutdown: &'a CancellationToken,
+) -> End {
+    let mut next: Vec<Delivery> = Vec::with_capacity(batch.max_size);
+    let mut settling: Option<Settling<'a>> = None;
+    let mut lost = false;
+    loop {
+        // Take what already waits in the prefetch buffer, without waiting for more.
+        while !lost && next.len() < batch.max_size {
+            match session.consumer.next().now_or_never() {
+                Some(Some(Ok(d))) => next.push(d),
+                Some(Some(Err(_)) | None) => lost = true,
+                None => break,
+            }
         }
-        None => return (batch, Some(End::Lost)),
-    }
-    let deadline = tokio::time::Instant::now() + max_wait;
-    while batch.len() < max_size {
+        let stopping = shutdown.is_cancelled();
+        if settling.is_none() {
+            if lost || stopping {
+                // What was gathered but not handed over is never acked: the broker keeps it.
+                return if stopping { End::Stopped } else { End::Lost };
+            }
+            if !next.is_empty() {
+                let deliveries = std::mem::replace(&mut next, Vec::with_capacity(batch.max_size));
+                settling = Some(Box::pin(settle_batch(session.channel.clone(), settler, handler, deliveries, shutdown)));
+            }
+        }
         tokio::select! {
-            () = tokio::time::sleep_until(deadline) => break,
-            next = session.consumer.next() => match next {
-                Some(Ok(d)) => batch.push(d),
-                Some(Err(_)) | None => return (batch, Some(End::Lost)),
+            biased;
+            end = async { settling.as_mut().expect("guarded").await }, if settling.is_some() => {
+                settling = None;
+                if let Some(end) = end {
+                    return end;
+                }
+            }
+            () = shutdown.cancelled(), if settling.is_none() => {}
+            delivery = session.consumer.next(), if !lost && !stopping && next.len() < batch.max_size => match delivery {
+                Some(Ok(d)) => next.push(d),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "delivery stream failed");
+                    lost = true;
+                }
+                None => lost = true,
             },
         }
     }
-    (batch, None)
 }
 
 /// Handles, publishes what must be published, acks. `Some(end)` when the session must end.
 async fn settle_batch<H: BatchHandler>(
-    session: &Session,
+    channel: Channel,
     settler: &Settler,
     handler: &H,
     deliveries: Vec<Delivery>,
@@ -130,10 +144,10 @@ async fn settle_batch<H: BatchHandler>(
     if let Err(error) = settler.publisher.send_all(outgoing).await {
         tracing::warn!(%error, "retry or dead-letter publish not confirmed; the batch goes back to the queue");
         let nack = BasicNackOptions { multiple: true, requeue: true };
-        let _ = session.channel.basic_nack(last_tag, nack).await;
+        let _ = channel.basic_nack(last_tag, nack).await;
         return Some(End::Lost);
     }
-    match session.channel.basic_ack(last_tag, BasicAckOptions { multiple: true }).await {
+    match channel.basic_ack(last_tag, BasicAckOptions { multiple: true }).await {
         Ok(()) => {
             metrics.acked.inc_by(deliveries.len() as u64);
             None

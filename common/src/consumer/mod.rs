@@ -79,9 +79,13 @@ pub struct ConsumerSpec {
     pub emit_failed: bool,
 }
 
-/// Batch limits: a batch is handed over when full or when `max_wait` passed since its first message.
+/// Batch limits. Batches are group commits (see `run_batches`): handed over as soon as the
+/// handler is free, with up to `max_size` deliveries that gathered meanwhile.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchSpec {
     pub max_size: usize,
+    /// The longest a delivery may wait for its batch while the handler is idle (`--batch-wait`).
+    /// Group commit never waits for a timer, so this bound always holds; it is kept so the
+    /// contract stays visible in configuration.
     pub max_wait: Duration,
 }
