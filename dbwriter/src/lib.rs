@@ -45,8 +45,8 @@ pub struct Config {
     #[arg(long, env = "DBWRITER_BATCH_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..))]
     pub batch_size: u16,
 
-    /// How long a batch waits for more messages after its first one (`DBWRITER_BATCH_WAIT`,
-    /// default 50ms).
+    /// The longest a message waits for its batch (`DBWRITER_BATCH_WAIT`, default 50ms). Batches
+    /// are group commits, handed over as soon as the previous one is written, so it always holds.
     #[arg(long, env = "DBWRITER_BATCH_WAIT", default_value = "50ms", value_parser = eda_common::config::parse_duration)]
     pub batch_wait: Duration,
 

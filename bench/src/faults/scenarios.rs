@@ -112,6 +112,8 @@ async fn poison_flood(w: &World) -> anyhow::Result<Run> {
     }
     let t0 = Instant::now();
     w.wait_stored(ORDERS as i64, DRAIN).await?;
+    // The last chunk's poison may still be on its way to the parking lot.
+    w.wait_dead(poison, DRAIN).await?;
     Ok(Run { sent: ORDERS as i64, recovery: t0.elapsed(), expected_dead: poison })
 }
 

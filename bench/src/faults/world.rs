@@ -114,6 +114,21 @@ impl World {
         Ok(())
     }
 
+    /// Waits until `<prefix>.dead` holds `n` messages (polling: the queue has no event to await).
+    pub async fn wait_dead(&self, n: u32, within: Duration) -> anyhow::Result<()> {
+        let started = Instant::now();
+        while self.dead_lettered().await < n {
+            if started.elapsed() > within {
+                anyhow::bail!(
+                    "only {} of {n} messages dead-lettered after {within:?}",
+                    self.dead_lettered().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(())
+    }
+
     /// Messages parked in `<prefix>.dead`.
     pub async fn dead_lettered(&self) -> u32 {
         let stop = tokio_util::sync::CancellationToken::new();
