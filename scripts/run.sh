@@ -61,10 +61,12 @@ command -v cargo >/dev/null 2>&1 || fail "cargo is needed (https://rustup.rs)"
 say "RabbitMQ and PostgreSQL"
 scripts/dev-services.sh
 
-say "building (cargo build --bins)"
+# EDA_PROFILE=release runs optimised binaries (benchmarks); the default shares the tests' build.
+PROFILE="${EDA_PROFILE:-debug}"
+say "building (cargo build --bins, $PROFILE)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/eda-target}"
-cargo build --bins --quiet
-BIN="$CARGO_TARGET_DIR/debug"
+if [ "$PROFILE" = release ]; then cargo build --bins --release --quiet; else cargo build --bins --quiet; fi
+BIN="$CARGO_TARGET_DIR/$PROFILE"
 
 # --- settings ----------------------------------------------------------------------------------
 export EDA_PREFIX="${EDA_PREFIX:-demo}"

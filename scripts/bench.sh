@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Reruns every benchmark of docs/benchmarks.md, one after the other, on this machine (release
+# builds; RabbitMQ and PostgreSQL local). Takes about 20 minutes; run it on a quiet machine.
+# The fault-injection suite is separate (scripts/faults.sh): it restarts the shared services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/eda-target}"
+export RUST_LOG="${RUST_LOG:-error}"
+scripts/dev-services.sh
+cargo build --release -q --workspace --examples --bins
+ex="$CARGO_TARGET_DIR/release/examples"
+section() { printf '\n## %s\n\n' "$*"; }
+section "runtime vs bare lapin (quorum)";  "$ex/bench_runtime" 20000 5 quorum
+section "runtime vs bare lapin (classic)"; "$ex/bench_runtime" 20000 5 classic
+section "producer orders/s";               for _ in 1 2 3; do "$ex/bench_orders" 10 64 2>&1 >/dev/null | tail -3; done
+section "dbwriter (quorum)";               "$ex/bench_dbwriter" 100000 3 10000 15
+section "dbwriter (classic)";              BENCH_QUEUE_TYPE=classic "$ex/bench_dbwriter" 100000 3 10000 15
+section "provisioner";                     "$ex/bench_provisioner" 200 200 4
+section "k8s-event-exporter";              "$ex/bench_exporter" 20000
+section "consumer engine";                 "$ex/bench_consumer" 300 3
+section "load generator (1,000 msg/s)";    "$CARGO_TARGET_DIR/release/eda-loadgen" --rate 1000 --count 30000 --runs 3
+section "full pipeline and memory of every service"; scripts/bench-pipeline.py 1000 3
