@@ -81,7 +81,13 @@ async fn consume<'a, H: BatchHandler>(
             }
             if !next.is_empty() {
                 let deliveries = std::mem::replace(&mut next, Vec::with_capacity(batch.max_size));
-                settling = Some(Box::pin(settle_batch(session.channel.clone(), settler, handler, deliveries, shutdown)));
+                settling = Some(Box::pin(settle_batch(
+                    session.channel.clone(),
+                    settler,
+                    handler,
+                    deliveries,
+                    shutdown,
+                )));
             }
         }
         tokio::select! {
