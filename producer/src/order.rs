@@ -47,8 +47,10 @@ impl Order {
                 Some(Value::String(s)) if s.is_empty() => {}
                 Some(Value::String(s)) => return Some(s.clone()),
                 Some(other) => {
-                    errors
-                        .push(FieldError::new(name, format!("{name} is {}, expected a string", kind(other))));
+                    errors.push(FieldError::new(
+                        name,
+                        format!("{name} is {}, expected a string", eda_common::envelope::json_type(other)),
+                    ));
                     return None;
                 }
             }
@@ -144,17 +146,6 @@ pub fn hostname() -> String {
         .filter(|s| !s.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "unknown".into())
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ pub(crate) fn quote(value: &str) -> String {
 }
 
 /// Names a JSON value's type for error reasons ("is a number, expected a string").
-pub(crate) fn json_type(value: &serde_json::Value) -> &'static str {
+pub fn json_type(value: &serde_json::Value) -> &'static str {
     use serde_json::Value;
     match value {
         Value::Null => "null",

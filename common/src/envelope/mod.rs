@@ -20,8 +20,8 @@ use uuid::Uuid;
 use crate::EventType;
 
 pub use cloudevents::cloudevent_headers;
-pub use error::EnvelopeError;
-pub(crate) use error::{json_type, quote};
+pub(crate) use error::quote;
+pub use error::{json_type, EnvelopeError};
 pub use published_on::{format_published_on, parse_published_on};
 pub use trace::{message_id_for_body, stable_trace_id, trace_id_from_traceparent, traceparent};
 
