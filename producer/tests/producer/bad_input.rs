@@ -115,15 +115,7 @@ async fn a_caller_built_envelope_with_a_bad_field_is_refused_naming_it() {
 async fn an_invalid_form_is_shown_again_with_each_message_next_to_its_field() {
     let app = TestApp::spawn().await;
     let form = "client=Bad_Name&namespace=&product=product-z&environment=development&archtype=saas&hardware=dedicated";
-    let response = app
-        .client
-        .post(app.url("/"))
-        .bearer_auth(TOKEN)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_form(form).await;
     assert_eq!(response.status(), 422);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = response.text().await.unwrap();

@@ -69,6 +69,18 @@ impl TestApp {
         self.client.post(self.url("/api/v1/orders")).bearer_auth(TOKEN).json(body).send().await.unwrap()
     }
 
+    /// The portal's form submission (`POST /`) with the test token.
+    pub async fn post_form(&self, form: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// A tap on every event of this test's prefix (the shared topology exists once ready).
     pub async fn tap(&self) -> String {
         self.t.tap("tap", "#").await

@@ -80,15 +80,7 @@ async fn a_form_order_publishes_the_same_envelope_and_redirects_to_its_status_pa
     let app = TestApp::spawn().await;
     let tap = app.tap().await;
     let form = "client=formclient&namespace=&product=product-a&environment=development&archtype=saas&hardware=dedicated";
-    let response = app
-        .client
-        .post(app.url("/"))
-        .bearer_auth(TOKEN)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_form(form).await;
     assert_eq!(response.status(), 303);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let trace_id = location.strip_prefix("/orders/").expect("redirects to the status page").to_owned();

@@ -47,15 +47,7 @@ async fn a_form_order_during_an_outage_shows_the_form_again_saying_nothing_was_o
     let api = app.order(&order_json("down01")).await;
     assert_eq!(api.status(), 503);
     let form = "client=down02&product=product-a&environment=development&archtype=saas&hardware=dedicated";
-    let response = app
-        .client
-        .post(app.url("/"))
-        .bearer_auth(TOKEN)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_form(form).await;
     assert_eq!(response.status(), 503);
     let html = response.text().await.unwrap();
     assert!(html.contains("Nothing was ordered"), "{html}");
