@@ -14,8 +14,9 @@ fn seed() -> Vec<u8> {
     std::fs::read(repo_path("common/tests/fixtures/valid/seed-readme-comments-stripped.json")).unwrap()
 }
 
-#[tokio::test]
-async fn the_bridge_moves_seed_format_messages_from_a_plain_queue_under_their_event_types() {
+/// A bridge from this test's `<prefix>.infra`, ready, and a tap on every event it republishes.
+async fn start_bridge(
+) -> (Harness, String, String, eda_common::health::Readiness, tokio::task::JoinHandle<consumer::Result<()>>) {
     let mut h = Harness::new(2).await;
     let legacy = h.t.name("infra");
     h.t.track_service("infra", 0);
@@ -25,6 +26,12 @@ async fn the_bridge_moves_seed_format_messages_from_a_plain_queue_under_their_ev
     let (stop, ready) = (h.shutdown.clone(), rt.health.readiness.clone());
     let run = tokio::spawn(async move { consumer::bridge::run(&rt, &args, stop).await });
     tokio::time::timeout(WAIT, ready.wait_for("bridge", true)).await.unwrap();
+    (h, legacy, all, ready, run)
+}
+
+#[tokio::test]
+async fn the_bridge_moves_seed_format_messages_from_a_plain_queue_under_their_event_types() {
+    let (h, legacy, all, _, run) = start_bridge().await;
 
     let seed = seed();
     let cancelled = String::from_utf8(seed.clone())
@@ -60,15 +67,7 @@ async fn the_bridge_moves_seed_format_messages_from_a_plain_queue_under_their_ev
 
 #[tokio::test]
 async fn the_bridge_resumes_after_losing_its_connection() {
-    let mut h = Harness::new(2).await;
-    let legacy = h.t.name("infra");
-    h.t.track_service("infra", 0);
-    let rt = h.runtime("bridge").await;
-    let all = h.t.tap("all", "#").await;
-    let args = BridgeArgs { from: legacy.clone() };
-    let (stop, ready) = (h.shutdown.clone(), rt.health.readiness.clone());
-    let run = tokio::spawn(async move { consumer::bridge::run(&rt, &args, stop).await });
-    tokio::time::timeout(WAIT, ready.wait_for("bridge", true)).await.unwrap();
+    let (h, legacy, all, ready, run) = start_bridge().await;
     let first = order("before");
     h.t.publish("", &legacy, &first.to_json(), BasicProperties::default()).await;
     assert_eq!(h.t.take(&all, 1, WAIT).await[0].routing_key.as_str(), first.event_type().as_str());
