@@ -120,7 +120,8 @@ impl Metrics {
         out
     }
 
-    pub(crate) fn dead(&self, reason: &'static str) {
+    /// Counts a message parked in the dead-letter queue (`malformed`, `permanent`, `exhausted`).
+    pub fn dead(&self, reason: &'static str) {
         self.dead_lettered.get_or_create(&DeadLabels { reason }).inc();
     }
 

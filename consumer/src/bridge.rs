@@ -5,10 +5,7 @@
 
 use std::time::Duration;
 
-use eda_common::consumer::{Message, DEAD_ERROR, DEAD_FAILED_AT, DEAD_QUEUE};
-use eda_common::envelope::message_id_for_body;
-use eda_common::metrics::DeadLabels;
-use eda_common::publisher::{long, with_header, Outgoing};
+use eda_common::consumer::{dead_letter, Message};
 use eda_common::retry::Backoff;
 use futures_util::StreamExt;
 use lapin::message::Delivery;
@@ -116,10 +113,12 @@ async fn forward(rt: &Runtime, queue: &str, delivery: &Delivery) -> bool {
     let (out, trace_id) = match Message::from_delivery(delivery) {
         Ok(m) => (rt.publisher.event_with_id(&m.envelope, &m.message_id), m.envelope.trace_id().to_string()),
         Err(error) => {
-            metrics.dead_lettered.get_or_create(&DeadLabels { reason: "malformed" }).inc();
+            metrics.dead("malformed");
             let reason = format!("malformed envelope: {error}");
             tracing::warn!(queue, %reason, "dead-lettering a malformed legacy message");
-            (dead_letter(rt, queue, delivery, &reason), String::new())
+            // Parked with the legacy queue as its origin, so a replay goes back there.
+            let topology = rt.broker.topology();
+            (dead_letter(topology, queue, &delivery.data, &delivery.properties, None, &reason), String::new())
         }
     };
     if let Err(error) = rt.publisher.send(out).await {
@@ -139,24 +138,5 @@ async fn forward(rt: &Runtime, queue: &str, delivery: &Delivery) -> bool {
             metrics.ack_failed.inc();
             false
         }
-    }
-}
-
-/// The message as it arrived, parked in `<prefix>.dead` with the legacy queue as its origin.
-fn dead_letter(rt: &Runtime, queue: &str, delivery: &Delivery, reason: &str) -> Outgoing {
-    let mut props = delivery.properties.clone();
-    props = with_header(props, DEAD_QUEUE, long(queue));
-    props = with_header(props, DEAD_ERROR, long(reason));
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    props = with_header(props, DEAD_FAILED_AT, long(&now));
-    if props.message_id().as_ref().is_none_or(|m| m.as_str().is_empty()) {
-        props = props.with_message_id(message_id_for_body(&delivery.data).as_str().into());
-    }
-    Outgoing {
-        exchange: String::new(),
-        routing_key: rt.broker.topology().dead_queue(),
-        body: delivery.data.to_vec(),
-        properties: props.with_delivery_mode(2),
-        mandatory: true,
     }
 }

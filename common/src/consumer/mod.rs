@@ -16,7 +16,7 @@ use std::time::Duration;
 
 pub use batch::run_batches;
 pub use message::{headers_of, Message};
-pub use settle::{DEAD_ERROR, DEAD_FAILED_AT, DEAD_QUEUE};
+pub use settle::{dead_letter, DEAD_ERROR, DEAD_FAILED_AT, DEAD_QUEUE};
 pub use single::run;
 
 use crate::envelope::Envelope;

@@ -9,9 +9,10 @@ use lapin::BasicProperties;
 use sha2::{Digest, Sha256};
 
 use super::{HandlerError, Message};
-use crate::envelope::{Envelope, EnvelopeError};
+use crate::envelope::{message_id_for_body, Envelope, EnvelopeError};
 use crate::publisher::{long, with_header, Outgoing, Publisher};
 use crate::retry::RetryDecision;
+use crate::topology::Topology;
 
 /// Header naming the queue a dead-lettered message failed in.
 pub const DEAD_QUEUE: &str = "x-eda-queue";
@@ -122,24 +123,7 @@ impl Settler {
         reason: &str,
     ) -> Outgoing {
         let topology = self.publisher.broker().topology();
-        let mut props = props.clone();
-        props = with_header(props, DEAD_QUEUE, long(&topology.service_queue(&self.service)));
-        props = with_header(props, DEAD_ERROR, long(&truncate(reason, 4000)));
-        props = with_header(
-            props,
-            DEAD_FAILED_AT,
-            long(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-        );
-        if let Some(id) = message_id {
-            props = props.with_message_id(id.into());
-        }
-        Outgoing {
-            exchange: String::new(),
-            routing_key: topology.dead_queue(),
-            body: body.to_vec(),
-            properties: props.with_delivery_mode(2),
-            mandatory: true,
-        }
+        dead_letter(topology, &topology.service_queue(&self.service), body, props, message_id, reason)
     }
 
     /// `<company>.<service>.event.<client>.failed` with the reason, same trace id.
@@ -159,6 +143,36 @@ impl Settler {
         env.metadata.publisher = Some(self.service.clone());
         let id = follow_up_id(&m.message_id, &env, 0);
         Some(self.publisher.event_with_id(&env, &id))
+    }
+}
+
+/// A message as it arrived, parked in `<prefix>.dead` with `x-eda-queue` (where it failed),
+/// `x-eda-error` (why, at most 4,000 bytes) and `x-eda-failed-at` (when). A message without a
+/// message id gets `message_id` or else the SHA-256 of its body, so a replay keeps its identity.
+pub fn dead_letter(
+    topology: &Topology,
+    failed_in: &str,
+    body: &[u8],
+    props: &BasicProperties,
+    message_id: Option<&str>,
+    reason: &str,
+) -> Outgoing {
+    let mut props = props.clone();
+    props = with_header(props, DEAD_QUEUE, long(failed_in));
+    props = with_header(props, DEAD_ERROR, long(&truncate(reason, 4000)));
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    props = with_header(props, DEAD_FAILED_AT, long(&now));
+    if let Some(id) = message_id {
+        props = props.with_message_id(id.into());
+    } else if props.message_id().as_ref().is_none_or(|m| m.as_str().is_empty()) {
+        props = props.with_message_id(message_id_for_body(body).as_str().into());
+    }
+    Outgoing {
+        exchange: String::new(),
+        routing_key: topology.dead_queue(),
+        body: body.to_vec(),
+        properties: props.with_delivery_mode(2),
+        mandatory: true,
     }
 }
 

@@ -97,6 +97,15 @@ async fn malformed_bodies_go_straight_to_dead_with_a_reason_naming_the_field() {
         );
     }
     assert!(dead.iter().any(|d| d.data.len() > 2 * 1024 * 1024), "the oversized body is kept whole");
+    for d in &dead {
+        let id = d.properties.message_id().as_ref().map(|m| m.as_str().to_owned());
+        let expected = eda_common::envelope::message_id_for_body(&d.data);
+        assert_eq!(
+            id.as_deref(),
+            Some(expected.as_str()),
+            "a foreign message parks under its body's SHA-256"
+        );
+    }
     assert_eq!(
         h.health
             .metrics
