@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use eda_common::consumer::Message;
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::deployments;
@@ -22,8 +21,8 @@ pub struct EventRow {
     pub publisher: Option<String>,
     pub published_on: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
-    /// The whole envelope as written on the wire (`Envelope::to_value`).
-    pub body: Value,
+    /// The whole envelope as written on the wire (`Envelope::to_json`), as JSON text.
+    pub body: String,
     pub namespace: Option<String>,
     pub product: Option<String>,
     pub environment: Option<String>,
@@ -50,7 +49,7 @@ impl EventRow {
             publisher: env.metadata.publisher.clone(),
             published_on: env.attributes.published_on,
             received_at: m.received_at,
-            body: env.to_value(),
+            body: serde_json::to_string(env).expect("an envelope always serializes"),
             namespace: key.as_ref().map(|k| k.namespace.clone()).or_else(|| owned(env.body_str("namespace"))),
             product: owned(env.body_str("product")),
             environment: owned(env.body_str("environment")),
@@ -65,50 +64,50 @@ fn owned(s: Option<&str>) -> Option<String> {
     s.map(str::to_owned)
 }
 
-/// Rows as column arrays, in row order.
+/// Rows as the column arrays the insert binds, borrowed: nothing is copied but pointers.
 #[derive(Debug, Default)]
-pub struct Columns {
-    pub message_id: Vec<String>,
-    pub trace_id: Vec<Uuid>,
-    pub event_type: Vec<String>,
-    pub company: Vec<String>,
-    pub app: Vec<String>,
-    pub client: Vec<String>,
-    pub action: Vec<String>,
-    pub retrace_intent: Vec<i32>,
-    pub publisher: Vec<Option<String>>,
-    pub published_on: Vec<DateTime<Utc>>,
-    pub received_at: Vec<DateTime<Utc>>,
-    pub body: Vec<Value>,
-    pub namespace: Vec<Option<String>>,
-    pub product: Vec<Option<String>>,
-    pub environment: Vec<Option<String>>,
-    pub release: Vec<Option<String>>,
-    pub routing_key: Vec<String>,
-    pub sent_at: Vec<Option<DateTime<Utc>>>,
+struct Columns<'a> {
+    message_id: Vec<&'a str>,
+    trace_id: Vec<Uuid>,
+    event_type: Vec<&'a str>,
+    company: Vec<&'a str>,
+    app: Vec<&'a str>,
+    client: Vec<&'a str>,
+    action: Vec<&'a str>,
+    retrace_intent: Vec<i32>,
+    publisher: Vec<Option<&'a str>>,
+    published_on: Vec<DateTime<Utc>>,
+    received_at: Vec<DateTime<Utc>>,
+    body: Vec<&'a str>,
+    namespace: Vec<Option<&'a str>>,
+    product: Vec<Option<&'a str>>,
+    environment: Vec<Option<&'a str>>,
+    release: Vec<Option<&'a str>>,
+    routing_key: Vec<&'a str>,
+    sent_at: Vec<Option<DateTime<Utc>>>,
 }
 
-impl<'a> FromIterator<&'a EventRow> for Columns {
+impl<'a> FromIterator<&'a EventRow> for Columns<'a> {
     fn from_iter<I: IntoIterator<Item = &'a EventRow>>(rows: I) -> Self {
         let mut c = Columns::default();
         for r in rows {
-            c.message_id.push(r.message_id.clone());
+            c.message_id.push(&r.message_id);
             c.trace_id.push(r.trace_id);
-            c.event_type.push(r.event_type.clone());
-            c.company.push(r.company.clone());
-            c.app.push(r.app.clone());
-            c.client.push(r.client.clone());
-            c.action.push(r.action.clone());
+            c.event_type.push(&r.event_type);
+            c.company.push(&r.company);
+            c.app.push(&r.app);
+            c.client.push(&r.client);
+            c.action.push(&r.action);
             c.retrace_intent.push(r.retrace_intent);
-            c.publisher.push(r.publisher.clone());
+            c.publisher.push(r.publisher.as_deref());
             c.published_on.push(r.published_on);
             c.received_at.push(r.received_at);
-            c.body.push(r.body.clone());
-            c.namespace.push(r.namespace.clone());
-            c.product.push(r.product.clone());
-            c.environment.push(r.environment.clone());
-            c.release.push(r.release.clone());
-            c.routing_key.push(r.routing_key.clone());
+            c.body.push(&r.body);
+            c.namespace.push(r.namespace.as_deref());
+            c.product.push(r.product.as_deref());
+            c.environment.push(r.environment.as_deref());
+            c.release.push(r.release.as_deref());
+            c.routing_key.push(&r.routing_key);
             c.sent_at.push(r.sent_at);
         }
         c
@@ -142,10 +141,13 @@ pub async fn insert(tx: &mut sqlx::PgConnection, rows: &[&EventRow]) -> sqlx::Re
     Ok(done.rows_affected())
 }
 
+/// The envelope travels as JSON text and PostgreSQL parses it once, into `jsonb`.
 const INSERT: &str = "INSERT INTO events (message_id, trace_id, event_type, company, app, client, action, \
     retrace_intent, publisher, published_on, received_at, body, namespace, product, environment, release, \
     routing_key, sent_at) \
-    SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-    $8::int4[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::jsonb[], $13::text[], $14::text[], \
+    SELECT m, t, et, co, ap, cl, ac, ri, pu, po, ra, b::jsonb, ns, pr, en, re, rk, sa \
+    FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+    $8::int4[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], \
     $15::text[], $16::text[], $17::text[], $18::timestamptz[]) \
+    AS u(m, t, et, co, ap, cl, ac, ri, pu, po, ra, b, ns, pr, en, re, rk, sa) \
     ON CONFLICT (message_id) DO NOTHING";

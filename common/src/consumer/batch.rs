@@ -2,7 +2,8 @@
 //! the previous batch; the next batch is handed over as soon as the handler is free, with every
 //! delivery already waiting in the prefetch buffer. Under load batches fill up on their own; at
 //! a low rate a message waits for one write, never for a timer, so `max_wait` is always met.
-//! Each batch is acked with one multiple-ack, in order.
+//! Deliveries are gathered and decoded while the handler is busy (on a short tick, not a
+//! wake-up per message), so decoding is off the write's critical path. Each batch is acked with one multiple-ack, in order.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::session::{End, Session};
 use super::settle::{Settler, Verdict};
 use super::{BatchHandler, BatchSpec, ConsumerSpec, HandlerError, Message};
+use crate::envelope::EnvelopeError;
 use crate::publisher::Publisher;
 use crate::retry::Backoff;
 
@@ -53,6 +55,17 @@ pub async fn run_batches<H: BatchHandler>(
 
 type Settling<'a> = Pin<Box<dyn Future<Output = Option<End>> + Send + 'a>>;
 
+/// How often deliveries are gathered (and decoded) while the handler writes a batch.
+const GATHER_TICK: Duration = Duration::from_millis(2);
+
+/// A delivery and what decoding it gave, decoded the moment it arrived.
+type Decoded = (Delivery, Result<Message, EnvelopeError>);
+
+fn decoded(delivery: Delivery) -> Decoded {
+    let message = Message::from_delivery(&delivery);
+    (delivery, message)
+}
+
 /// One session's group-commit loop; returns how it ended, with no batch left half-settled.
 async fn consume<'a, H: BatchHandler>(
     session: &mut Session,
@@ -61,14 +74,14 @@ async fn consume<'a, H: BatchHandler>(
     batch: BatchSpec,
     shutdown: &'a CancellationToken,
 ) -> End {
-    let mut next: Vec<Delivery> = Vec::with_capacity(batch.max_size);
+    let mut next: Vec<Decoded> = Vec::with_capacity(batch.max_size);
     let mut settling: Option<Settling<'a>> = None;
     let mut lost = false;
     loop {
         // Take what already waits in the prefetch buffer, without waiting for more.
         while !lost && next.len() < batch.max_size {
             match session.consumer.next().now_or_never() {
-                Some(Some(Ok(d))) => next.push(d),
+                Some(Some(Ok(d))) => next.push(decoded(d)),
                 Some(Some(Err(_)) | None) => lost = true,
                 None => break,
             }
@@ -99,8 +112,11 @@ async fn consume<'a, H: BatchHandler>(
                 }
             }
             () = shutdown.cancelled(), if settling.is_none() => {}
-            delivery = session.consumer.next(), if !lost && !stopping && next.len() < batch.max_size => match delivery {
-                Some(Ok(d)) => next.push(d),
+            // While a batch is written, gather on a tick rather than on every delivery: one
+            // wake-up per tick instead of one thread switch per message.
+            () = tokio::time::sleep(GATHER_TICK), if settling.is_some() && !lost && !stopping && next.len() < batch.max_size => {}
+            delivery = session.consumer.next(), if settling.is_none() && !lost && !stopping => match delivery {
+                Some(Ok(d)) => next.push(decoded(d)),
                 Some(Err(error)) => {
                     tracing::warn!(%error, "delivery stream failed");
                     lost = true;
@@ -116,7 +132,7 @@ async fn settle_batch<H: BatchHandler>(
     channel: Channel,
     settler: &Settler,
     handler: &H,
-    deliveries: Vec<Delivery>,
+    deliveries: Vec<Decoded>,
     shutdown: &CancellationToken,
 ) -> Option<End> {
     let metrics = settler.publisher.broker().metrics().clone();
@@ -125,13 +141,15 @@ async fn settle_batch<H: BatchHandler>(
     let mut outgoing = Vec::new();
     let mut good = Vec::with_capacity(deliveries.len());
     let mut messages = Vec::with_capacity(deliveries.len());
-    for d in &deliveries {
-        match Message::from_delivery(d) {
+    let last_tag = deliveries.last().map(|(d, _)| d.delivery_tag).unwrap_or_default();
+    let count = deliveries.len() as u64;
+    for (d, decoded) in deliveries {
+        match decoded {
             Ok(m) => {
                 good.push(d);
                 messages.push(m);
             }
-            Err(error) => outgoing.extend(settler.outgoing(d, None, Verdict::Malformed(error))),
+            Err(error) => outgoing.extend(settler.outgoing(&d, None, Verdict::Malformed(error))),
         }
     }
 
@@ -142,11 +160,10 @@ async fn settle_batch<H: BatchHandler>(
         };
         for ((d, m), result) in good.into_iter().zip(&messages).zip(results) {
             let result = result.map(|()| Vec::new());
-            outgoing.extend(settler.outgoing(d, Some(m), Verdict::Handled(result)));
+            outgoing.extend(settler.outgoing(&d, Some(m), Verdict::Handled(result)));
         }
     }
 
-    let last_tag = deliveries.last().map(|d| d.delivery_tag).unwrap_or_default();
     if let Err(error) = settler.publisher.send_all(outgoing).await {
         tracing::warn!(%error, "retry or dead-letter publish not confirmed; the batch goes back to the queue");
         let nack = BasicNackOptions { multiple: true, requeue: true };
@@ -155,11 +172,11 @@ async fn settle_batch<H: BatchHandler>(
     }
     match channel.basic_ack(last_tag, BasicAckOptions { multiple: true }).await {
         Ok(()) => {
-            metrics.acked.inc_by(deliveries.len() as u64);
+            metrics.acked.inc_by(count);
             None
         }
         Err(error) => {
-            metrics.ack_failed.inc_by(deliveries.len() as u64);
+            metrics.ack_failed.inc_by(count);
             tracing::warn!(%error, "batch ack not sent: the channel is closed; the broker will redeliver");
             Some(End::Lost)
         }

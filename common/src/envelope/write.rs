@@ -1,10 +1,11 @@
 //! Writing wire format v1, exactly: the shape of DESIGN.md §2, so the original system's
 //! consumers read what this suite publishes without a change.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use super::read::{ATTRIBUTES, METADATA};
-use super::{format_published_on, Envelope};
+use super::{format_published_on, Envelope, MessageAttributes, Metadata};
 
 impl Envelope {
     /// Exact write: business fields first (in their order), then `MessageAttributes`
@@ -12,53 +13,77 @@ impl Envelope {
     /// `trace_id` hyphenated, `retrace_intent` a decimal string, then unknown keys), then
     /// `Metadata` (`host`, `origing`, `publisher` when present, then unknown keys).
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.to_value()).expect("a JSON value always serializes")
+        serde_json::to_vec(self).expect("an envelope always serializes")
     }
 
     /// [`to_json`](Self::to_json) as a value.
     pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("an envelope always serializes")
+    }
+}
+
+/// The wire form, streamed: no intermediate value is built, so writing an envelope (every
+/// publish, every row the dbwriter stores) costs one pass. An envelope can also sit inside
+/// other JSON (a trace timeline, a log line) this way. There is no `Deserialize`: read with
+/// [`Envelope::from_json`], which also applies the size limit and hashes the raw bytes.
+impl Serialize for Envelope {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
         // A business field named like a fixed object would be overwritten or would
         // shadow it on the next read: the typed parts win.
-        let mut out: Map<String, Value> = self
-            .body
-            .iter()
-            .filter(|(key, _)| *key != ATTRIBUTES && *key != METADATA)
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect();
+        for (key, value) in &self.body {
+            if key != ATTRIBUTES && key != METADATA {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.serialize_entry(ATTRIBUTES, &WireAttributes(&self.attributes))?;
+        map.serialize_entry(METADATA, &WireMetadata(&self.metadata))?;
+        map.end()
+    }
+}
 
-        let attributes = &self.attributes;
-        let mut event_type = Map::new();
-        event_type.insert("Type".into(), "String".into());
-        event_type.insert("Value".into(), attributes.event_type.as_str().into());
-        let mut wire = Map::new();
-        wire.insert("event_type".into(), event_type.into());
-        wire.insert("published_on".into(), format_published_on(&attributes.published_on).into());
-        wire.insert("trace_id".into(), attributes.trace_id.hyphenated().to_string().into());
-        wire.insert("retrace_intent".into(), attributes.retrace_intent.to_string().into());
-        append_extra(&mut wire, &attributes.extra, &ATTRIBUTE_KEYS);
-        out.insert(ATTRIBUTES.into(), wire.into());
+struct WireAttributes<'a>(&'a MessageAttributes);
 
-        let metadata = &self.metadata;
-        let mut wire = Map::new();
+impl Serialize for WireAttributes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let attributes = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("event_type", &WireEventType(attributes.event_type.as_str()))?;
+        map.serialize_entry("published_on", &format_published_on(&attributes.published_on))?;
+        let mut uuid = uuid::Uuid::encode_buffer();
+        map.serialize_entry("trace_id", &*attributes.trace_id.hyphenated().encode_lower(&mut uuid))?;
+        map.serialize_entry("retrace_intent", &attributes.retrace_intent.to_string())?;
+        serialize_extra(&mut map, &attributes.extra, &ATTRIBUTE_KEYS)?;
+        map.end()
+    }
+}
+
+struct WireEventType<'a>(&'a str);
+
+impl Serialize for WireEventType<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("Type", "String")?;
+        map.serialize_entry("Value", self.0)?;
+        map.end()
+    }
+}
+
+struct WireMetadata<'a>(&'a Metadata);
+
+impl Serialize for WireMetadata<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let metadata = self.0;
+        let mut map = serializer.serialize_map(None)?;
         for (key, value) in
             [("host", &metadata.host), ("origing", &metadata.origin), ("publisher", &metadata.publisher)]
         {
             if let Some(value) = value {
-                wire.insert(key.into(), value.as_str().into());
+                map.serialize_entry(key, value)?;
             }
         }
-        append_extra(&mut wire, &metadata.extra, &METADATA_KEYS);
-        out.insert(METADATA.into(), wire.into());
-        Value::Object(out)
-    }
-}
-
-/// Serializes as [`Envelope::to_value`], so an envelope can sit inside other JSON (a
-/// trace timeline, a log line) in its wire form. There is no `Deserialize`: read with
-/// [`Envelope::from_json`], which also applies the size limit and hashes the raw bytes.
-impl serde::Serialize for Envelope {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.to_value().serialize(serializer)
+        serialize_extra(&mut map, &metadata.extra, &METADATA_KEYS)?;
+        map.end()
     }
 }
 
@@ -68,12 +93,17 @@ const METADATA_KEYS: [&str; 3] = ["host", "origing", "publisher"];
 /// Unknown keys go after the known ones. An extra named like a known key is not
 /// written, present or not: it would replace the typed field, or turn into it on the
 /// next read.
-fn append_extra(wire: &mut Map<String, Value>, extra: &Map<String, Value>, known: &[&str]) {
+fn serialize_extra<M: SerializeMap>(
+    map: &mut M,
+    extra: &Map<String, Value>,
+    known: &[&str],
+) -> Result<(), M::Error> {
     for (key, value) in extra {
         if !known.contains(&key.as_str()) {
-            wire.insert(key.clone(), value.clone());
+            map.serialize_entry(key, value)?;
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -151,6 +181,16 @@ mod tests {
         let envelope = seed();
         let nested = serde_json::to_value(json!({ "event": envelope })).unwrap();
         assert_eq!(nested["event"], envelope.to_value());
+    }
+
+    #[test]
+    fn the_value_and_the_bytes_are_the_same_json() {
+        let mut envelope = seed();
+        envelope.attributes.extra.insert("priority".into(), json!({"level": 5, "why": ["a", 1.5]}));
+        envelope.metadata.extra.insert("region".into(), "eu".into());
+        let bytes = String::from_utf8(envelope.to_json()).unwrap();
+        assert_eq!(serde_json::to_string(&envelope.to_value()).unwrap(), bytes);
+        assert!(bytes.ends_with(r#""publisher":"producer","region":"eu"}}"#), "{bytes}");
     }
 
     #[test]

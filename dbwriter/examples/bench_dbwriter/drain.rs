@@ -31,7 +31,7 @@ pub async fn dbwriter_rate(s: &mut Setup, n: usize) -> (f64, f64, f64) {
     let started = Instant::now();
     // The counter moves after each commit: when it reaches n, every row is visible.
     while rows_inserted(&metrics) < n as u64 {
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let rate = n as f64 / started.elapsed().as_secs_f64();
     stop.cancel();

@@ -16,6 +16,10 @@ use eda_common::topology::QueueType;
 
 use setup::Setup;
 
+/// The service's allocator (`src/main.rs`), so the figures are the service's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn arg(i: usize, default: usize) -> usize {
     std::env::args().nth(i).and_then(|a| a.parse().ok()).unwrap_or(default)
 }
