@@ -238,7 +238,7 @@ async fn runtime_consume(s: &Setup, n: usize, batch: bool) -> f64 {
             consumer::run_batches(
                 &p,
                 spec,
-                BatchSpec { max_size: 500, max_wait: Duration::from_millis(50) },
+                BatchSpec { max_size: 500, max_wait: Duration::from_millis(50), in_flight: 1 },
                 c,
                 st,
             )

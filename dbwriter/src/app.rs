@@ -89,7 +89,11 @@ impl Application {
                 // dbwriter is the audit log: it stores `failed` events, it does not add its own.
                 emit_failed: false,
             };
-            let batch = BatchSpec { max_size: usize::from(config.batch_size), max_wait: config.batch_wait };
+            let batch = BatchSpec {
+                max_size: usize::from(config.batch_size),
+                max_wait: config.batch_wait,
+                in_flight: db::WRITES_IN_FLIGHT,
+            };
             let consumed =
                 consumer::run_batches(&publisher, spec, batch, Arc::new(store), shutdown.clone()).await;
             pool.close().await;

@@ -10,6 +10,12 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::{Error, Result};
 
+/// Batches written at once, each in its own transaction on its own connection. One batch
+/// leaves PostgreSQL idle while the dbwriter builds the next statement and acks; two keep it
+/// busy (docs/benchmarks/dbwriter.md). Deployment writes stay correct under it: their
+/// advisory locks already serialise concurrent writers (`deployments::apply`).
+pub const WRITES_IN_FLIGHT: usize = 2;
+
 /// Migrations embedded at build time (`dbwriter/migrations`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
@@ -37,10 +43,10 @@ pub async fn prepare(options: &PgConnectOptions) -> Result<PgPool> {
         }
         Err(source) => return Err(Error::Connect { database, source }),
     }
-    // One batch is written at a time; the second connection serves a batch while the first is
-    // being replaced after a failure.
+    // A connection per batch in flight, and one more to serve a batch while a failed
+    // connection is being replaced.
     let pool = PgPoolOptions::new()
-        .max_connections(2)
+        .max_connections(WRITES_IN_FLIGHT as u32 + 1)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options.clone())
         .await

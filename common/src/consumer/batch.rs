@@ -1,14 +1,17 @@
 //! The batch loop, a group commit: deliveries gather (up to `max_size`) while the handler writes
-//! the previous batch; the next batch is handed over as soon as the handler is free, with every
-//! delivery already waiting in the prefetch buffer. Under load batches fill up on their own; at
-//! a low rate a message waits for one write, never for a timer, so `max_wait` is always met.
-//! Deliveries are gathered and decoded while the handler is busy (on a short tick, not a
-//! wake-up per message), so decoding is off the write's critical path. Each batch is acked with one multiple-ack, in order.
+//! earlier batches; a batch is handed over as soon as a slot is free (`in_flight` batches are
+//! written at once, each in its own call), with every delivery already waiting in the prefetch
+//! buffer. Under load batches fill up on their own; at a low rate a message waits for one
+//! write, never for a timer, so `max_wait` is always met. Deliveries are gathered and decoded
+//! while the handler is busy (on a short tick, not a wake-up per message), so decoding is off
+//! the write's critical path. Batches are settled (dead letters published, then one
+//! multiple-ack) strictly in delivery order, whichever finished first.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::stream::FuturesOrdered;
 use futures_util::{Future, FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
@@ -19,7 +22,7 @@ use super::session::{End, Session};
 use super::settle::{Settler, Verdict};
 use super::{BatchHandler, BatchSpec, ConsumerSpec, HandlerError, Message};
 use crate::envelope::EnvelopeError;
-use crate::publisher::Publisher;
+use crate::publisher::{Outgoing, Publisher};
 use crate::retry::Backoff;
 
 /// Consumes `spec.queue` in batches with `handler` until `shutdown`; reconnects on its own.
@@ -37,9 +40,10 @@ pub async fn run_batches<H: BatchHandler>(
         service: spec.queue.service.clone(),
         emit_failed: spec.emit_failed,
     };
-    let batch = BatchSpec { max_size: batch.max_size.max(1), ..batch };
-    // Room for the next batch to arrive while this one is written.
-    let prefetch = broker.prefetch().max(u16::try_from(batch.max_size.saturating_mul(2)).unwrap_or(u16::MAX));
+    let batch = BatchSpec { max_size: batch.max_size.max(1), in_flight: batch.in_flight.max(1), ..batch };
+    // Room for the next batch to arrive while the batches in flight are written.
+    let room = batch.max_size.saturating_mul(batch.in_flight + 1);
+    let prefetch = broker.prefetch().max(u16::try_from(room).unwrap_or(u16::MAX));
     loop {
         let Some(mut session) = Session::open(&broker, &spec.queue, prefetch, &shutdown).await else {
             return Ok(());
@@ -53,7 +57,7 @@ pub async fn run_batches<H: BatchHandler>(
     }
 }
 
-type Settling<'a> = Pin<Box<dyn Future<Output = Option<End>> + Send + 'a>>;
+type Handling<'a> = Pin<Box<dyn Future<Output = Option<Handled>> + Send + 'a>>;
 
 /// How often deliveries are gathered (and decoded) while the handler writes a batch.
 const GATHER_TICK: Duration = Duration::from_millis(2);
@@ -66,6 +70,14 @@ fn decoded(delivery: Delivery) -> Decoded {
     (delivery, message)
 }
 
+/// A handled batch, waiting for its turn to be settled.
+struct Handled {
+    /// Dead letters, retries and follow-ups to have confirmed before the ack.
+    outgoing: Vec<Outgoing>,
+    last_tag: u64,
+    count: u64,
+}
+
 /// One session's group-commit loop; returns how it ended, with no batch left half-settled.
 async fn consume<'a, H: BatchHandler>(
     session: &mut Session,
@@ -75,7 +87,7 @@ async fn consume<'a, H: BatchHandler>(
     shutdown: &'a CancellationToken,
 ) -> End {
     let mut next: Vec<Decoded> = Vec::with_capacity(batch.max_size);
-    let mut settling: Option<Settling<'a>> = None;
+    let mut handling: FuturesOrdered<Handling<'a>> = FuturesOrdered::new();
     let mut lost = false;
     loop {
         // Take what already waits in the prefetch buffer, without waiting for more.
@@ -87,35 +99,30 @@ async fn consume<'a, H: BatchHandler>(
             }
         }
         let stopping = shutdown.is_cancelled();
-        if settling.is_none() {
-            if lost || stopping {
+        if lost || stopping {
+            if handling.is_empty() {
                 // What was gathered but not handed over is never acked: the broker keeps it.
                 return if stopping { End::Stopped } else { End::Lost };
             }
-            if !next.is_empty() {
-                let deliveries = std::mem::replace(&mut next, Vec::with_capacity(batch.max_size));
-                settling = Some(Box::pin(settle_batch(
-                    session.channel.clone(),
-                    settler,
-                    handler,
-                    deliveries,
-                    shutdown,
-                )));
-            }
+        } else if handling.len() < batch.in_flight && !next.is_empty() {
+            let deliveries = std::mem::replace(&mut next, Vec::with_capacity(batch.max_size));
+            handling.push_back(Box::pin(handle_batch(settler, handler, deliveries, shutdown)));
         }
+        let busy = !handling.is_empty();
         tokio::select! {
             biased;
-            end = async { settling.as_mut().expect("guarded").await }, if settling.is_some() => {
-                settling = None;
-                if let Some(end) = end {
+            handled = handling.next(), if busy => {
+                // `None` is shutdown during an outage: nothing more is acked, the broker keeps it.
+                let Some(handled) = handled.flatten() else { return End::Stopped };
+                if let Some(end) = settle(&session.channel, settler, handled).await {
                     return end;
                 }
             }
-            () = shutdown.cancelled(), if settling.is_none() => {}
-            // While a batch is written, gather on a tick rather than on every delivery: one
+            () = shutdown.cancelled(), if !busy => {}
+            // While batches are written, gather on a tick rather than on every delivery: one
             // wake-up per tick instead of one thread switch per message.
-            () = tokio::time::sleep(GATHER_TICK), if settling.is_some() && !lost && !stopping && next.len() < batch.max_size => {}
-            delivery = session.consumer.next(), if settling.is_none() && !lost && !stopping => match delivery {
+            () = tokio::time::sleep(GATHER_TICK), if busy && !lost && !stopping && next.len() < batch.max_size => {}
+            delivery = session.consumer.next(), if !busy && !lost && !stopping => match delivery {
                 Some(Ok(d)) => next.push(decoded(d)),
                 Some(Err(error)) => {
                     tracing::warn!(%error, "delivery stream failed");
@@ -127,14 +134,14 @@ async fn consume<'a, H: BatchHandler>(
     }
 }
 
-/// Handles, publishes what must be published, acks. `Some(end)` when the session must end.
-async fn settle_batch<H: BatchHandler>(
-    channel: Channel,
+/// Hands the decodable messages to the handler and turns every verdict into what must be
+/// published before the ack. `None` when shutdown came during an outage.
+async fn handle_batch<H: BatchHandler>(
     settler: &Settler,
     handler: &H,
     deliveries: Vec<Decoded>,
     shutdown: &CancellationToken,
-) -> Option<End> {
+) -> Option<Handled> {
     let metrics = settler.publisher.broker().metrics().clone();
     metrics.consumed.inc_by(deliveries.len() as u64);
     metrics.batch_size.observe(deliveries.len() as f64);
@@ -152,18 +159,20 @@ async fn settle_batch<H: BatchHandler>(
             Err(error) => outgoing.extend(settler.outgoing(&d, None, Verdict::Malformed(error))),
         }
     }
-
     if !messages.is_empty() {
-        let Some(results) = handle_until_done(handler, &messages, shutdown, &metrics).await else {
-            // Shutdown during an outage: nothing acked, the broker keeps the whole batch.
-            return Some(End::Stopped);
-        };
+        let results = handle_until_done(handler, &messages, shutdown, &metrics).await?;
         for ((d, m), result) in good.into_iter().zip(&messages).zip(results) {
             let result = result.map(|()| Vec::new());
             outgoing.extend(settler.outgoing(&d, Some(m), Verdict::Handled(result)));
         }
     }
+    Some(Handled { outgoing, last_tag, count })
+}
 
+/// Publishes what the batch must publish, then acks it. `Some(end)` when the session must end.
+async fn settle(channel: &Channel, settler: &Settler, handled: Handled) -> Option<End> {
+    let Handled { outgoing, last_tag, count } = handled;
+    let metrics = settler.publisher.broker().metrics();
     if let Err(error) = settler.publisher.send_all(outgoing).await {
         tracing::warn!(%error, "retry or dead-letter publish not confirmed; the batch goes back to the queue");
         let nack = BasicNackOptions { multiple: true, requeue: true };

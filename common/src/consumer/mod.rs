@@ -88,4 +88,8 @@ pub struct BatchSpec {
     /// Group commit never waits for a timer, so this bound always holds; it is kept so the
     /// contract stays visible in configuration.
     pub max_wait: Duration,
+    /// Batches handed to the handler at once (each its own call, so its own transaction), for
+    /// a handler whose writes leave the CPU idle part of the time. They are acked in order
+    /// whichever finishes first; 1 writes one batch at a time.
+    pub in_flight: usize,
 }

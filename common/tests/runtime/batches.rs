@@ -64,7 +64,7 @@ async fn sigterm_mid_batch_finishes_and_acks_that_batch_and_loses_nothing() {
     let msgs: Vec<_> = (0..total).map(|i| h.publisher.event(&order(&format!("c{i}")))).collect();
     h.publisher.send_all(msgs).await.unwrap();
 
-    let batch = BatchSpec { max_size: 50, max_wait: Duration::from_millis(200) };
+    let batch = BatchSpec { max_size: 50, max_wait: Duration::from_millis(200), in_flight: 1 };
     let (handler, mut batches, entered, gate) = gated(true, None);
     let (p, s, sp) = (h.publisher.clone(), h.shutdown.clone(), spec.clone());
     let run = tokio::spawn(async move { consumer::run_batches(&p, sp, batch, handler, s).await });
@@ -108,7 +108,7 @@ async fn one_bad_message_in_a_batch_is_dead_lettered_and_the_rest_are_acked() {
     h.publisher.send_all(msgs).await.unwrap();
     h.t.publish(&h.t.name("events"), "mycompany.x.event.y.published", b"{not json", Default::default()).await;
 
-    let batch = BatchSpec { max_size: 11, max_wait: Duration::from_secs(2) };
+    let batch = BatchSpec { max_size: 11, max_wait: Duration::from_secs(2), in_flight: 2 };
     let (handler, mut batches, _, _) = gated(false, Some("poison"));
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
     let run = tokio::spawn(async move { consumer::run_batches(&p, spec, batch, handler, s).await });
@@ -124,5 +124,63 @@ async fn one_bad_message_in_a_batch_is_dead_lettered_and_the_rest_are_acked() {
     h.shutdown.cancel();
     run.await.unwrap().unwrap();
     assert_eq!(h.t.queue_len(&h.t.name("batcher")).await, 0, "the good messages were acked");
+    h.finish().await;
+}
+
+/// Fails (as an outage) every batch holding client `c0`'s message; sends the others' ids.
+struct FirstBatchDown {
+    batches: mpsc::UnboundedSender<Vec<String>>,
+}
+
+impl BatchHandler for FirstBatchDown {
+    async fn handle_batch(
+        &self,
+        messages: &[Message],
+    ) -> Result<Vec<Result<(), HandlerError>>, HandlerError> {
+        if messages.iter().any(|m| m.envelope.body_str("client") == Some("c0")) {
+            return Err(HandlerError::transient("database down for this batch"));
+        }
+        let _ = self.batches.send(messages.iter().map(|m| m.message_id.clone()).collect());
+        Ok(messages.iter().map(|_| Ok(())).collect())
+    }
+}
+
+#[tokio::test]
+async fn a_later_batch_that_finishes_first_is_not_acked_before_the_earlier_one() {
+    let h = Harness::new("batcher").await;
+    let spec = h.spec("batcher", &["#"]);
+    h.declare(&spec).await;
+    let total = 100;
+    let msgs: Vec<_> = (0..total).map(|i| h.publisher.event(&order(&format!("c{i}")))).collect();
+    h.publisher.send_all(msgs).await.unwrap();
+
+    // The first batch (it holds c0, delivered first) keeps failing; the second, in flight
+    // beside it, is handled. Stopping now must ack neither: acking the second would ack it
+    // ahead of the first, and a multiple-ack would take the first along.
+    let batch = BatchSpec { max_size: 30, max_wait: Duration::from_millis(50), in_flight: 2 };
+    let (tx, mut handled) = mpsc::unbounded_channel();
+    let handler = Arc::new(FirstBatchDown { batches: tx });
+    let (p, s, sp) = (h.publisher.clone(), h.shutdown.clone(), spec.clone());
+    let run = tokio::spawn(async move { consumer::run_batches(&p, sp, batch, handler, s).await });
+    let second =
+        tokio::time::timeout(WAIT, handled.recv()).await.expect("a second batch was handled").unwrap();
+    assert!(!second.is_empty());
+    h.shutdown.cancel();
+    run.await.unwrap().unwrap();
+
+    // A new instance gets every message again, the handled second batch included.
+    let again = tokio_util::sync::CancellationToken::new();
+    let (handler, mut batches, _, _) = gated(false, None);
+    let (p, s) = (h.publisher.clone(), again.clone());
+    let run = tokio::spawn(async move { consumer::run_batches(&p, spec, batch, handler, s).await });
+    let mut seen = HashSet::new();
+    while seen.len() < total {
+        let b = tokio::time::timeout(WAIT, batches.recv()).await.expect("all redelivered").unwrap();
+        seen.extend(b);
+    }
+    assert!(second.iter().all(|id| seen.contains(id)));
+    again.cancel();
+    run.await.unwrap().unwrap();
+    assert_eq!(h.t.queue_len(&h.t.name("batcher")).await, 0);
     h.finish().await;
 }

@@ -86,6 +86,7 @@ impl Setup {
         }
         let _ = ch.close(200, "filled".into()).await;
         eprintln!("  filled {n} events in {:.1}s", started.elapsed().as_secs_f64());
+        quiesce().await;
     }
 
     pub async fn teardown(self) {
@@ -108,6 +109,40 @@ impl Setup {
                 .await;
         }
     }
+}
+
+/// Waits until the machine is quiet again after a fill: the broker moves what it just took in
+/// from its log to segment files, and the kernel writes that back, for seconds after the last
+/// confirm; a drain started meanwhile measures that aftermath, not the drain. Flushes dirty
+/// pages, then waits (at most a minute) for a second in which the CPUs are ≥ 85% idle.
+async fn quiesce() {
+    let started = Instant::now();
+    let _ = std::process::Command::new("sync").status();
+    let mut before = cpu_times();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let now = cpu_times();
+        let idle = match (before, now) {
+            (Some((idle0, total0)), Some((idle1, total1))) if total1 > total0 => {
+                (idle1 - idle0) as f64 / (total1 - total0) as f64
+            }
+            _ => 1.0, // not Linux: nothing to wait for
+        };
+        before = now;
+        if idle >= 0.85 || started.elapsed().as_secs() >= 60 {
+            eprintln!("  quiet after {:.1}s (idle {:.0}%)", started.elapsed().as_secs_f64(), idle * 100.0);
+            return;
+        }
+    }
+}
+
+/// (idle + iowait, total) jiffies of all CPUs, from `/proc/stat`.
+fn cpu_times() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> =
+        stat.lines().next()?.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
+    Some((idle, fields.iter().sum()))
 }
 
 /// Event `i` of the benchmark mix, over a thousand clients. The default mix is a purchase's
