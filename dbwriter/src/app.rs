@@ -78,7 +78,9 @@ impl Application {
         let shutdown = shutdown.child_token();
         let server = tokio::spawn(http.serve(shutdown.clone()));
         let result = async {
-            let Some(pool) = prepare_database(&db_options, &shutdown).await? else { return Ok(()) };
+            let Some(pool) = prepare_database(&db_options, config.batches_in_flight, &shutdown).await? else {
+                return Ok(());
+            };
             health.readiness.set("database", true);
             let store =
                 Store::new(pool.clone(), WriteMetrics::register(&health.metrics), health.readiness.clone());
@@ -92,7 +94,7 @@ impl Application {
             let batch = BatchSpec {
                 max_size: usize::from(config.batch_size),
                 max_wait: config.batch_wait,
-                in_flight: db::WRITES_IN_FLIGHT,
+                in_flight: usize::from(config.batches_in_flight),
             };
             let consumed =
                 consumer::run_batches(&publisher, spec, batch, Arc::new(store), shutdown.clone()).await;
@@ -112,10 +114,14 @@ impl Application {
 
 /// The pool, once the database exists and is migrated; `None` if shutdown came first. An
 /// unreachable server is waited for; a migration that cannot apply stops the service.
-async fn prepare_database(options: &PgConnectOptions, shutdown: &Shutdown) -> anyhow::Result<Option<PgPool>> {
+async fn prepare_database(
+    options: &PgConnectOptions,
+    writers: u8,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Option<PgPool>> {
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
     loop {
-        match db::prepare(options).await {
+        match db::prepare(options, writers).await {
             Ok(pool) => return Ok(Some(pool)),
             Err(error) if error.is_transient() => {
                 let delay = backoff.next_delay();

@@ -10,12 +10,6 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::{Error, Result};
 
-/// Batches written at once, each in its own transaction on its own connection. One batch
-/// leaves PostgreSQL idle while the dbwriter builds the next statement and acks; two keep it
-/// busy (docs/benchmarks/dbwriter.md). Deployment writes stay correct under it: their
-/// advisory locks already serialise concurrent writers (`deployments::apply`).
-pub const WRITES_IN_FLIGHT: usize = 2;
-
 /// Migrations embedded at build time (`dbwriter/migrations`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
@@ -32,7 +26,9 @@ pub fn application_name(prefix: &str) -> String {
 }
 
 /// Connects, creating the database first if it does not exist, then applies the migrations.
-pub async fn prepare(options: &PgConnectOptions) -> Result<PgPool> {
+/// The pool holds a connection per batch in flight (`writers`) and one more, to serve a batch
+/// while a failed connection is being replaced.
+pub async fn prepare(options: &PgConnectOptions, writers: u8) -> Result<PgPool> {
     let database = options.get_database().unwrap_or("postgres").to_owned();
     match options.connect().await {
         Ok(conn) => {
@@ -43,10 +39,8 @@ pub async fn prepare(options: &PgConnectOptions) -> Result<PgPool> {
         }
         Err(source) => return Err(Error::Connect { database, source }),
     }
-    // A connection per batch in flight, and one more to serve a batch while a failed
-    // connection is being replaced.
     let pool = PgPoolOptions::new()
-        .max_connections(WRITES_IN_FLIGHT as u32 + 1)
+        .max_connections(u32::from(writers) + 1)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options.clone())
         .await

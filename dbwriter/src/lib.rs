@@ -50,6 +50,12 @@ pub struct Config {
     #[arg(long, env = "DBWRITER_BATCH_WAIT", default_value = "50ms", value_parser = eda_common::config::parse_duration)]
     pub batch_wait: Duration,
 
+    /// Batches written at once, each in its own transaction on its own connection; they are
+    /// still acked in order (`DBWRITER_BATCHES_IN_FLIGHT`, default 2). One leaves PostgreSQL idle
+    /// while the next statement is built; more than two pays only with spare CPU for PostgreSQL.
+    #[arg(long, env = "DBWRITER_BATCHES_IN_FLIGHT", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub batches_in_flight: u8,
+
     /// PostgreSQL URL; the database is created if missing (`DATABASE_URL`, default
     /// `postgres://postgres@127.0.0.1:5432/eda`). Logged only with its password hidden.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
@@ -63,6 +69,7 @@ impl Config {
             common: eda_common::CommonArgs::for_prefix(prefix),
             batch_size: 500,
             batch_wait: Duration::from_millis(50),
+            batches_in_flight: 2,
             database_url: database_url.into(),
         }
     }

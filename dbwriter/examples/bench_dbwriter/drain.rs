@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dbwriter::row::{insert, EventRow};
-use dbwriter::{Application, Config};
+use dbwriter::Application;
 use eda_common::consumer::Message;
 use eda_common::metrics::Metrics;
 use futures_util::StreamExt;
@@ -18,10 +18,7 @@ use crate::setup::Setup;
 /// Starts a dbwriter on the pre-filled queue; events/s until `n` rows are committed, the mean
 /// batch size and the mean batch transaction time (ms).
 pub async fn dbwriter_rate(s: &mut Setup, n: usize) -> (f64, f64, f64) {
-    let url = s.fresh_database();
-    let mut config = Config::for_prefix(&s.prefix, &url);
-    config.common = s.args.clone();
-    config.common.http_addr = Some("127.0.0.1:0".parse().unwrap());
+    let (config, _) = s.dbwriter_config();
     let app = Application::build(config).await.unwrap();
     let (metrics, readiness) = (app.metrics().clone(), app.readiness().clone());
     let stop = CancellationToken::new();
@@ -85,7 +82,7 @@ pub async fn bare_consume_rate(s: &Setup, n: usize) -> f64 {
 /// What the dbwriter replaces: decode, one INSERT in its own transaction, ack, per message.
 pub async fn one_insert_per_message_rate(s: &mut Setup, n: usize) -> f64 {
     let options = dbwriter::db::connect_options(&s.fresh_database().into(), &s.prefix).unwrap();
-    let pool = dbwriter::db::prepare(&options).await.unwrap();
+    let pool = dbwriter::db::prepare(&options, 1).await.unwrap();
     let pool = Arc::new(pool);
     let ch = s.conn.create_channel().await.unwrap();
     ch.basic_qos(1000, Default::default()).await.unwrap();

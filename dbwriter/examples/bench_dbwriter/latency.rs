@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dbwriter::{Application, Config};
+use dbwriter::Application;
 use eda_common::publisher::envelope_properties;
 use eda_common::topology::QueueType;
 use futures_util::StreamExt;
@@ -28,10 +28,7 @@ pub async fn latency(
     seconds: u32,
     batch_wait: Duration,
 ) -> (Percentiles, Percentiles) {
-    let url = s.fresh_database();
-    let mut config = Config::for_prefix(&s.prefix, &url);
-    config.common = s.args.clone();
-    config.common.http_addr = Some("127.0.0.1:0".parse().unwrap());
+    let (mut config, url) = s.dbwriter_config();
     config.batch_wait = batch_wait;
     let app = Application::build(config).await.unwrap();
     let readiness = app.readiness().clone();

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use dbwriter::Config;
 use eda_common::config::CommonArgs;
 use eda_common::publisher::envelope_properties;
 use eda_common::topology::{QueueType, ServiceQueue, Topology};
@@ -50,6 +51,19 @@ impl Setup {
         let name = format!("eda_bench_{}", uuid::Uuid::new_v4().simple());
         self.databases.push(name.clone());
         format!("{}/{name}", pg_server())
+    }
+
+    /// A dbwriter's settings on this run's prefix and a fresh database (its URL too), with the
+    /// default batch settings; `DBWRITER_BATCHES_IN_FLIGHT` overrides the writers in flight.
+    pub fn dbwriter_config(&mut self) -> (Config, String) {
+        let url = self.fresh_database();
+        let mut config = Config::for_prefix(&self.prefix, &url);
+        config.common = self.args.clone();
+        config.common.http_addr = Some("127.0.0.1:0".parse().unwrap());
+        if let Ok(n) = std::env::var("DBWRITER_BATCHES_IN_FLIGHT") {
+            config.batches_in_flight = n.parse().expect("DBWRITER_BATCHES_IN_FLIGHT: a number from 1 to 16");
+        }
+        (config, url)
     }
 
     /// Publishes `n` seed-shaped events with the suite's properties, 1,000 confirms in flight.
