@@ -46,7 +46,7 @@ pub struct Config {
     pub batch_size: u16,
 
     /// The longest a message waits for its batch (`DBWRITER_BATCH_WAIT`, default 50ms). Batches
-    /// are group commits, handed over as soon as the previous one is written, so it always holds.
+    /// are group commits, handed over as soon as a writer is free, so it always holds.
     #[arg(long, env = "DBWRITER_BATCH_WAIT", default_value = "50ms", value_parser = eda_common::config::parse_duration)]
     pub batch_wait: Duration,
 
