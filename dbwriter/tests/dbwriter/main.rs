@@ -4,5 +4,6 @@ mod bad_messages;
 mod deployments;
 mod helpers;
 mod idempotency;
+mod migrations;
 mod outages;
 mod shutdown;

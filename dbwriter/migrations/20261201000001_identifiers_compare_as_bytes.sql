@@ -1,0 +1,53 @@
+-- Identifier columns compare as bytes (COLLATE "C"): message ids, event types, client names,
+-- namespaces and releases are identifiers, not prose, and every index on them is maintained on
+-- each insert. Under the database's default collation (en_US.UTF-8, C.UTF-8, …) each B-tree
+-- comparison goes through the C library's strcoll; under "C" it is a memcmp. PostgreSQL keeps
+-- the rows (no table rewrite) and rebuilds the indexes on these columns.
+--
+-- The views read these columns, so they are dropped and created again unchanged.
+
+DROP VIEW IF EXISTS v_trace_timeline;
+DROP VIEW IF EXISTS v_current_deployments;
+
+ALTER TABLE events
+    ALTER COLUMN message_id TYPE text COLLATE "C",
+    ALTER COLUMN event_type TYPE text COLLATE "C",
+    ALTER COLUMN client TYPE text COLLATE "C",
+    ALTER COLUMN namespace TYPE text COLLATE "C",
+    ALTER COLUMN release TYPE text COLLATE "C";
+
+ALTER TABLE deployments
+    ALTER COLUMN namespace TYPE text COLLATE "C",
+    ALTER COLUMN release TYPE text COLLATE "C";
+
+-- As in 20261123000001_events_and_deployments.sql.
+CREATE VIEW v_trace_timeline AS
+SELECT trace_id,
+       published_on,
+       received_at,
+       CASE WHEN app = 'k8s-event-exporter' THEN 'kubernetes' ELSE 'eda' END AS source,
+       app,
+       action,
+       event_type,
+       client,
+       namespace,
+       coalesce(release, product) AS release,
+       retrace_intent,
+       coalesce(body ->> 'error', body ->> 'message', body ->> 'note', body ->> 'reason') AS detail,
+       message_id,
+       body
+FROM events;
+
+CREATE VIEW v_current_deployments AS
+SELECT namespace,
+       release,
+       client,
+       product,
+       environment,
+       status,
+       trace_id,
+       updated_at,
+       extract(epoch FROM now() - updated_at)::bigint AS age_seconds,
+       cycle_started_at,
+       event_type AS last_event_type
+FROM deployments;
