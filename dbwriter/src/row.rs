@@ -3,6 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use eda_common::consumer::Message;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::PgArguments;
+use sqlx::Arguments;
 use uuid::Uuid;
 
 use crate::deployments;
@@ -116,29 +119,59 @@ impl<'a> FromIterator<&'a EventRow> for Columns<'a> {
 
 /// Inserts the rows that are new; returns how many were inserted (the rest were duplicates).
 pub async fn insert(tx: &mut sqlx::PgConnection, rows: &[&EventRow]) -> sqlx::Result<u64> {
-    let c: Columns = rows.iter().copied().collect();
-    let done = sqlx::query(INSERT)
-        .bind(c.message_id)
-        .bind(c.trace_id)
-        .bind(c.event_type)
-        .bind(c.company)
-        .bind(c.app)
-        .bind(c.client)
-        .bind(c.action)
-        .bind(c.retrace_intent)
-        .bind(c.publisher)
-        .bind(c.published_on)
-        .bind(c.received_at)
-        .bind(c.body)
-        .bind(c.namespace)
-        .bind(c.product)
-        .bind(c.environment)
-        .bind(c.release)
-        .bind(c.routing_key)
-        .bind(c.sent_at)
-        .execute(tx)
-        .await?;
+    let columns: Columns = rows.iter().copied().collect();
+    let arguments = columns.into_arguments(encoded_size(rows)).map_err(sqlx::Error::Encode)?;
+    let done = sqlx::query_with(INSERT, arguments).execute(tx).await?;
     Ok(done.rows_affected())
+}
+
+impl Columns<'_> {
+    /// The bind parameters, in `INSERT`'s order, in a buffer allocated once at `size` bytes: grown
+    /// by doubling instead, a batch's buffer (most of a kilobyte a row) is copied a dozen times and, past
+    /// the allocator's small sizes, each copy lands on freshly zeroed pages.
+    fn into_arguments(self, size: usize) -> Result<PgArguments, BoxDynError> {
+        let c = self;
+        let mut a = PgArguments::default();
+        a.reserve(PARAMETERS, size);
+        a.add(c.message_id)?;
+        a.add(c.trace_id)?;
+        a.add(c.event_type)?;
+        a.add(c.company)?;
+        a.add(c.app)?;
+        a.add(c.client)?;
+        a.add(c.action)?;
+        a.add(c.retrace_intent)?;
+        a.add(c.publisher)?;
+        a.add(c.published_on)?;
+        a.add(c.received_at)?;
+        a.add(c.body)?;
+        a.add(c.namespace)?;
+        a.add(c.product)?;
+        a.add(c.environment)?;
+        a.add(c.release)?;
+        a.add(c.routing_key)?;
+        a.add(c.sent_at)?;
+        Ok(a)
+    }
+}
+
+/// The parameters of `INSERT`, one array per column.
+const PARAMETERS: usize = 18;
+
+/// The binary size of the rows as bind parameters: each array element is a 4-byte length and its
+/// bytes (a uuid 16, an int 4, three timestamps 8 each); each array has a 20-byte header and a
+/// 4-byte length (32 bytes are counted).
+fn encoded_size(rows: &[&EventRow]) -> usize {
+    const FIXED: usize = PARAMETERS * 4 + 16 + 4 + 3 * 8;
+    let text = |r: &EventRow| {
+        let optional = [&r.publisher, &r.namespace, &r.product, &r.environment, &r.release];
+        [&r.message_id, &r.event_type, &r.company, &r.app, &r.client, &r.action, &r.body, &r.routing_key]
+            .iter()
+            .map(|s| s.len())
+            .sum::<usize>()
+            + optional.iter().filter_map(|s| s.as_ref()).map(String::len).sum::<usize>()
+    };
+    PARAMETERS * 32 + rows.iter().map(|r| FIXED + text(r)).sum::<usize>()
 }
 
 /// The envelope travels as JSON text and PostgreSQL parses it once, into `jsonb`.
