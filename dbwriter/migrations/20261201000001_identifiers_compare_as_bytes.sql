@@ -4,7 +4,19 @@
 -- comparison goes through the C library's strcoll; under "C" it is a memcmp. PostgreSQL keeps
 -- the rows (no table rewrite) and rebuilds the indexes on these columns.
 --
--- The views read these columns, so they are dropped and created again unchanged.
+-- The views read these columns, so they are dropped and created again unchanged; privileges
+-- granted on them (a Grafana reader role, say) are noted first and granted again at the end.
+
+CREATE TEMPORARY TABLE eda_view_grants ON COMMIT DROP AS
+SELECT c.relname::text AS view,
+       a.privilege_type,
+       a.is_grantable,
+       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS grantee
+FROM pg_class c
+CROSS JOIN LATERAL aclexplode(c.relacl) AS a
+LEFT JOIN pg_roles r ON r.oid = a.grantee
+WHERE c.oid IN (to_regclass('v_trace_timeline'), to_regclass('v_current_deployments'))
+  AND a.grantee <> c.relowner;
 
 DROP VIEW IF EXISTS v_trace_timeline;
 DROP VIEW IF EXISTS v_current_deployments;
@@ -51,3 +63,14 @@ SELECT namespace,
        cycle_started_at,
        event_type AS last_event_type
 FROM deployments;
+
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN SELECT * FROM eda_view_grants LOOP
+        EXECUTE format('GRANT %s ON %I TO %s%s', g.privilege_type, g.view, g.grantee,
+                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$$;

@@ -35,6 +35,10 @@ async fn a_database_of_the_first_release_upgrades_with_its_rows_and_views() {
     }
     let purchase = message("published");
     write(&pool, &purchase).await;
+    // A dashboard reader, as an operator would grant it; roles belong to the whole server.
+    let reader = format!("eda_reader_{}", uuid::Uuid::new_v4().simple());
+    execute(&pool, &format!("CREATE ROLE {reader}")).await;
+    execute(&pool, &format!("GRANT SELECT ON v_trace_timeline TO {reader}")).await;
 
     dbwriter::db::MIGRATOR.run(&pool).await.expect("the upgrade applies");
 
@@ -53,6 +57,10 @@ async fn a_database_of_the_first_release_upgrades_with_its_rows_and_views() {
         "the stored event, through the recreated view"
     );
     assert_eq!(status(&pool).await, "published");
+    assert!(may_read(&pool, &reader, "v_trace_timeline").await, "the grant on the recreated view is kept");
+    assert!(!may_read(&pool, &reader, "v_current_deployments").await, "and no grant is invented");
+    execute(&pool, &format!("DROP OWNED BY {reader}")).await;
+    execute(&pool, &format!("DROP ROLE {reader}")).await;
 
     // The next event of the same deployment reads the history written before the upgrade.
     let mut provisioned = message("provisioned");
@@ -100,6 +108,19 @@ async fn write(pool: &PgPool, message: &Message) {
 
 async fn status(pool: &PgPool) -> String {
     sqlx::query_scalar("SELECT status FROM v_current_deployments WHERE namespace = 'upgrade'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn execute(pool: &PgPool, statement: &str) {
+    sqlx::raw_sql(statement).execute(pool).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+}
+
+async fn may_read(pool: &PgPool, role: &str, view: &str) -> bool {
+    sqlx::query_scalar("SELECT has_table_privilege($1, $2, 'SELECT')")
+        .bind(role)
+        .bind(view)
         .fetch_one(pool)
         .await
         .unwrap()
