@@ -71,3 +71,37 @@ async fn killed_connections_and_a_read_only_phase_mid_stream_lose_and_dead_lette
     admin.close().await;
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_column_type_changed_under_a_running_dbwriter_costs_a_retry_not_a_message() {
+    let t = TestBroker::new().await;
+    let db = TestDb::create().await;
+    let dbwriter = Running::start_with(&t, &db, |c| c.batches_in_flight = 1).await;
+    let pool = db.pool().await;
+    // One purchase at a time: each is a batch of its own, and the pool hands its idle sessions
+    // out in turn, so every session of the dbwriter prepares the deployments' history read.
+    let purchase =
+        |i: usize| (envelope("producer", &format!("s{i}"), "published", "product-a"), format!("m{i}"));
+    for i in 0..4 {
+        publish_all(&t, vec![purchase(i)]).await;
+        dbwriter.wait_acked(i as u64 + 1).await;
+    }
+
+    // What a newer release's migration can do while an older replica runs: a column the history
+    // read returns changes type, and a session's prepared statement fails with SQLSTATE 0A000
+    // ("cached plan must not change result type").
+    sqlx::query("ALTER TABLE events ALTER COLUMN environment TYPE varchar(64)").execute(&pool).await.unwrap();
+    publish_all(&t, (4..8).map(purchase).collect()).await;
+    dbwriter.wait_acked(8).await;
+
+    assert!(dbwriter.counter("eda_dbwriter_database_errors_total") > 0, "the stale statement failed");
+    assert_eq!(event_rows(&pool).await, 8, "the batch was written again on a fresh session");
+    assert_eq!(t.queue_len(&t.name("dead")).await, 0, "a stale statement is not the message's fault");
+    let deployments: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM deployments").fetch_one(&pool).await.unwrap();
+    assert_eq!(deployments, 8, "and the deployments with it");
+
+    dbwriter.stop().await;
+    pool.close().await;
+    t.cleanup().await;
+}
