@@ -7,7 +7,7 @@
 -- The views read these columns, so they are dropped and created again unchanged; privileges
 -- granted on them (a Grafana reader role, say) are noted first and granted again at the end.
 
-CREATE TEMPORARY TABLE eda_view_grants ON COMMIT DROP AS
+CREATE TEMPORARY TABLE eda_view_grants AS
 SELECT c.relname::text AS view,
        a.privilege_type,
        a.is_grantable,
@@ -74,3 +74,5 @@ BEGIN
     END LOOP;
 END
 $$;
+
+DROP TABLE eda_view_grants;
