@@ -137,6 +137,30 @@ async fn the_trace_timeline_panel_lists_the_chosen_trace_in_order_and_nothing_el
     assert_eq!(sources, ["eda", "eda", "kubernetes", "eda"], "Kubernetes events are part of the timeline");
 }
 
+#[tokio::test]
+async fn the_events_per_minute_panel_counts_each_action_in_the_time_range_only() {
+    let (_db, pool) = migrated_database().await;
+    seed_one_purchase(&pool, Uuid::new_v4()).await;
+    // Received before the panel's range (`$__timeFrom()` is 2026-01-01 here): not counted.
+    sqlx::query("UPDATE events SET received_at = '2025-06-01T00:00:00Z' WHERE action = 'scheduled'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let purchases = dashboards().into_iter().find(|d| d.file == "purchases.json").unwrap();
+    let panel = targets(&purchases)
+        .into_iter()
+        .find(|t| t.place.ends_with("/ Events per minute by action"))
+        .expect("an events-per-minute panel");
+    let sql = substitute(panel.target["rawSql"].as_str().unwrap(), Uuid::nil()).unwrap();
+    let mut per_action = std::collections::BTreeMap::new();
+    for row in sqlx::query(&sql).fetch_all(&pool).await.unwrap() {
+        *per_action.entry(row.get::<String, _>("metric")).or_insert(0) += row.get::<i64, _>("value");
+    }
+    let expected: std::collections::BTreeMap<String, i64> =
+        [("provisioned", 1), ("provisioning", 1), ("published", 1)].map(|(a, n)| (a.to_owned(), n)).into();
+    assert_eq!(per_action, expected);
+}
+
 #[test]
 fn grafana_macros_are_substituted_and_unknown_ones_are_reported() {
     let id = Uuid::nil();
