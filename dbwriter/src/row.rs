@@ -126,31 +126,30 @@ pub async fn insert(tx: &mut sqlx::PgConnection, rows: &[&EventRow]) -> sqlx::Re
 }
 
 impl Columns<'_> {
-    /// The bind parameters, in `INSERT`'s order, in a buffer allocated once at `size` bytes: grown
-    /// by doubling instead, a batch's buffer (most of a kilobyte a row) is copied a dozen times and, past
-    /// the allocator's small sizes, each copy lands on freshly zeroed pages.
+    /// The bind parameters, in `INSERT`'s order, in a buffer allocated once at `size` bytes.
+    /// Grown by doubling instead, a batch's buffer (most of a kilobyte a row) is copied a dozen
+    /// times and, past the allocator's small sizes, each copy lands on freshly zeroed pages.
     fn into_arguments(self, size: usize) -> Result<PgArguments, BoxDynError> {
-        let c = self;
         let mut a = PgArguments::default();
         a.reserve(PARAMETERS, size);
-        a.add(c.message_id)?;
-        a.add(c.trace_id)?;
-        a.add(c.event_type)?;
-        a.add(c.company)?;
-        a.add(c.app)?;
-        a.add(c.client)?;
-        a.add(c.action)?;
-        a.add(c.retrace_intent)?;
-        a.add(c.publisher)?;
-        a.add(c.published_on)?;
-        a.add(c.received_at)?;
-        a.add(c.body)?;
-        a.add(c.namespace)?;
-        a.add(c.product)?;
-        a.add(c.environment)?;
-        a.add(c.release)?;
-        a.add(c.routing_key)?;
-        a.add(c.sent_at)?;
+        a.add(self.message_id)?;
+        a.add(self.trace_id)?;
+        a.add(self.event_type)?;
+        a.add(self.company)?;
+        a.add(self.app)?;
+        a.add(self.client)?;
+        a.add(self.action)?;
+        a.add(self.retrace_intent)?;
+        a.add(self.publisher)?;
+        a.add(self.published_on)?;
+        a.add(self.received_at)?;
+        a.add(self.body)?;
+        a.add(self.namespace)?;
+        a.add(self.product)?;
+        a.add(self.environment)?;
+        a.add(self.release)?;
+        a.add(self.routing_key)?;
+        a.add(self.sent_at)?;
         Ok(a)
     }
 }

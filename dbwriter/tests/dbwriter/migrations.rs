@@ -135,7 +135,8 @@ async fn may_read(pool: &PgPool, role: &str, view: &str) -> bool {
 /// The column's collation; `None` is the database default.
 async fn collation(pool: &PgPool, table: &str, column: &str) -> Option<String> {
     sqlx::query_scalar(
-        "SELECT collation_name::text FROM information_schema.columns WHERE table_name = $1 AND column_name = $2",
+        "SELECT collation_name::text FROM information_schema.columns \
+         WHERE table_name = $1 AND column_name = $2",
     )
     .bind(table)
     .bind(column)

@@ -78,8 +78,8 @@ async fn a_column_type_changed_under_a_running_dbwriter_costs_a_retry_not_a_mess
     let db = TestDb::create().await;
     let dbwriter = Running::start_with(&t, &db, |c| c.batches_in_flight = 1).await;
     let pool = db.pool().await;
-    // One purchase at a time: each is a batch of its own, and the pool hands its idle sessions
-    // out in turn, so every session of the dbwriter prepares the deployments' history read.
+    // One purchase at a time, each a batch of its own, so that the sessions the pool hands out
+    // next have all prepared the deployments' history read.
     let purchase =
         |i: usize| (envelope("producer", &format!("s{i}"), "published", "product-a"), format!("m{i}"));
     for i in 0..4 {
