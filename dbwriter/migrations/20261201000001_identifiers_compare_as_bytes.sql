@@ -1,8 +1,8 @@
 -- Identifier columns compare as bytes (COLLATE "C"): message ids, event types, client names,
 -- namespaces and releases are identifiers, not prose, and every index on them is maintained on
--- each insert. Under the database's default collation (en_US.UTF-8, C.UTF-8, …) each B-tree
--- comparison goes through the C library's strcoll; under "C" it is a memcmp. PostgreSQL keeps
--- the rows (no table rewrite) and rebuilds the indexes on these columns.
+-- each insert. Under the database's default collation (en_US.UTF-8, C.UTF-8, ICU, …) each
+-- B-tree comparison goes through the collation library (strcoll or ICU); under "C" it is a
+-- memcmp. PostgreSQL keeps the rows (no table rewrite) and rebuilds the indexes on these columns.
 --
 -- The views read these columns, so they are dropped and created again unchanged; privileges
 -- granted on them (a Grafana reader role, say) are noted first and granted again at the end.
