@@ -2,7 +2,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use eda_common::consumer::{self, BatchHandler, BatchSpec, HandlerError, Message};
+use eda_common::consumer::{self, BatchHandler, BatchSpec, ConsumerSpec, HandlerError, Message};
 use tokio::sync::{mpsc, Notify};
 
 use crate::helpers::*;
@@ -55,14 +55,43 @@ fn gated(
     (Arc::new(g), rx, entered, gate)
 }
 
+/// Publishes `total` orders, for clients `c0` to `c<total-1>`, in that order.
+async fn publish_orders(h: &Harness, total: usize) {
+    let msgs: Vec<_> = (0..total).map(|i| h.publisher.event(&order(&format!("c{i}")))).collect();
+    h.publisher.send_all(msgs).await.unwrap();
+}
+
+/// Starts a new instance that must get every message not in `seen`, each once (none of `seen`
+/// again), until `total` are seen; stops it and checks the queue is empty.
+async fn a_new_instance_handles_the_rest_once(
+    h: &Harness,
+    spec: ConsumerSpec,
+    batch: BatchSpec,
+    mut seen: HashSet<String>,
+    total: usize,
+) {
+    let again = tokio_util::sync::CancellationToken::new();
+    let (handler, mut batches, _, _) = gated(false, None);
+    let (p, s) = (h.publisher.clone(), again.clone());
+    let run = tokio::spawn(async move { consumer::run_batches(&p, spec, batch, handler, s).await });
+    while seen.len() < total {
+        let b = tokio::time::timeout(WAIT, batches.recv()).await.expect("the rest delivered").unwrap();
+        for id in b {
+            assert!(seen.insert(id), "a message was handled twice");
+        }
+    }
+    again.cancel();
+    run.await.unwrap().unwrap();
+    assert_eq!(h.t.queue_len(&h.t.name("batcher")).await, 0);
+}
+
 #[tokio::test]
 async fn sigterm_mid_batch_finishes_and_acks_that_batch_and_loses_nothing() {
     let h = Harness::new("batcher").await;
     let spec = h.spec("batcher", &["#"]);
     h.declare(&spec).await;
     let total = 120;
-    let msgs: Vec<_> = (0..total).map(|i| h.publisher.event(&order(&format!("c{i}")))).collect();
-    h.publisher.send_all(msgs).await.unwrap();
+    publish_orders(&h, total).await;
 
     let batch = BatchSpec { max_size: 50, max_wait: Duration::from_millis(200), in_flight: 1 };
     let (handler, mut batches, entered, gate) = gated(true, None);
@@ -74,25 +103,13 @@ async fn sigterm_mid_batch_finishes_and_acks_that_batch_and_loses_nothing() {
     run.await.unwrap().unwrap();
     let first = batches.recv().await.expect("the in-flight batch finished");
     assert!(batches.try_recv().is_err(), "no new batch after the signal");
-    let mut seen: HashSet<String> = first.iter().cloned().collect();
+    let seen: HashSet<String> = first.iter().cloned().collect();
     assert_eq!(seen.len(), first.len());
     assert!(!first.is_empty() && first.len() <= 50);
 
     // A new instance drains the rest: the finished batch was acked (never seen again), the
     // unfinished rest was kept (every other id arrives), and nothing is handled twice.
-    let again = tokio_util::sync::CancellationToken::new();
-    let (handler, mut batches, _, _) = gated(false, None);
-    let (p, s) = (h.publisher.clone(), again.clone());
-    let run = tokio::spawn(async move { consumer::run_batches(&p, spec, batch, handler, s).await });
-    while seen.len() < total {
-        let b = tokio::time::timeout(WAIT, batches.recv()).await.expect("rest drained").unwrap();
-        for id in b {
-            assert!(seen.insert(id), "a message was handled twice");
-        }
-    }
-    again.cancel();
-    run.await.unwrap().unwrap();
-    assert_eq!(h.t.queue_len(&h.t.name("batcher")).await, 0);
+    a_new_instance_handles_the_rest_once(&h, spec, batch, seen, total).await;
     h.finish().await;
 }
 
@@ -151,8 +168,7 @@ async fn a_later_batch_that_finishes_first_is_not_acked_before_the_earlier_one()
     let spec = h.spec("batcher", &["#"]);
     h.declare(&spec).await;
     let total = 100;
-    let msgs: Vec<_> = (0..total).map(|i| h.publisher.event(&order(&format!("c{i}")))).collect();
-    h.publisher.send_all(msgs).await.unwrap();
+    publish_orders(&h, total).await;
 
     // The first batch (it holds c0, delivered first) keeps failing; the second, in flight
     // beside it, is handled. Stopping now must ack neither: acking the second would ack it
@@ -167,19 +183,6 @@ async fn a_later_batch_that_finishes_first_is_not_acked_before_the_earlier_one()
     run.await.unwrap().unwrap();
 
     // A new instance gets every message again, the handled second batch included, each once.
-    let again = tokio_util::sync::CancellationToken::new();
-    let (handler, mut batches, _, _) = gated(false, None);
-    let (p, s) = (h.publisher.clone(), again.clone());
-    let run = tokio::spawn(async move { consumer::run_batches(&p, spec, batch, handler, s).await });
-    let mut seen = HashSet::new();
-    while seen.len() < total {
-        let b = tokio::time::timeout(WAIT, batches.recv()).await.expect("all redelivered").unwrap();
-        for id in b {
-            assert!(seen.insert(id), "a message was handled twice");
-        }
-    }
-    again.cancel();
-    run.await.unwrap().unwrap();
-    assert_eq!(h.t.queue_len(&h.t.name("batcher")).await, 0);
+    a_new_instance_handles_the_rest_once(&h, spec, batch, HashSet::new(), total).await;
     h.finish().await;
 }
