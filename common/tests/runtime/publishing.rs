@@ -21,7 +21,8 @@ async fn a_published_envelope_carries_every_amqp_property_and_header_of_the_desi
     assert_eq!(p.content_type().as_ref().unwrap().as_str(), "application/json");
     assert_eq!(*p.delivery_mode(), Some(2), "persistent");
     assert_eq!(p.message_id().as_ref().unwrap().as_str(), id);
-    assert!(uuid::Uuid::parse_str(&id).is_ok(), "message id is a fresh UUID: {id}");
+    let version = uuid::Uuid::parse_str(&id).map(|u| u.get_version_num());
+    assert_eq!(version, Ok(7), "message id is a fresh, time-ordered UUID: {id}");
     let trace = env.attributes.trace_id.to_string();
     assert_eq!(p.correlation_id().as_ref().unwrap().as_str(), trace);
     assert_eq!(p.kind().as_ref().unwrap().as_str(), "mycompany.producer.event.cliente02.published");

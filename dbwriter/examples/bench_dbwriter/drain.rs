@@ -18,7 +18,8 @@ use crate::setup::Setup;
 /// Starts a dbwriter on the pre-filled queue; events/s until `n` rows are committed, the mean
 /// batch size and the mean batch transaction time (ms).
 pub async fn dbwriter_rate(s: &mut Setup, n: usize) -> (f64, f64, f64) {
-    let (config, _) = s.dbwriter_config();
+    let (config, url) = s.dbwriter_config();
+    crate::template::copy_into(&url).await;
     let app = Application::build(config).await.unwrap();
     let (metrics, readiness) = (app.metrics().clone(), app.readiness().clone());
     let stop = CancellationToken::new();

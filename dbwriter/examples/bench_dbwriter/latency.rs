@@ -16,7 +16,7 @@ use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOpti
 use lapin::types::{AMQPValue, FieldTable};
 use tokio_util::sync::CancellationToken;
 
-use crate::setup::{event, Setup};
+use crate::setup::{event, message_id, Setup};
 
 /// p50, p99 and max, in milliseconds.
 pub type Percentiles = (f64, f64, f64);
@@ -145,7 +145,7 @@ async fn publish_steadily(
         tick.tick().await;
         let mut env = event(i);
         env.body.insert("bench_sent_at".into(), chrono::Utc::now().to_rfc3339().into());
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = message_id(&env);
         let props = envelope_properties(&env, &id, "bench");
         let body = env.to_json();
         let now = Instant::now();

@@ -4,11 +4,14 @@
 //!
 //! `cargo run --release -p dbwriter --example bench_dbwriter -- [events] [runs] [baseline_events] [latency_seconds]`
 //! (defaults 100000 3 20000 20; `BENCH_QUEUE_TYPE=classic` for classic queues, `BENCH_MIX=published`
-//! for purchases only; see `setup::event`). Prints medians.
+//! for purchases only; see `setup::event`). Prints medians. `BENCH_TEMPLATE=db` drains into a copy
+//! of database `db` instead of an empty one (a grown table, made on first use: `template.rs`);
+//! `BENCH_IDS=v4` gives purchases random message ids (see `setup::message_id`).
 
 mod drain;
 mod latency;
 mod setup;
+mod template;
 
 use std::time::Duration;
 

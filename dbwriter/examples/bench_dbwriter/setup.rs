@@ -77,7 +77,7 @@ impl Setup {
             let mut confirms = Vec::new();
             for i in sent..(sent + 1000).min(n) {
                 let env = event(i);
-                let id = uuid::Uuid::new_v4().to_string();
+                let id = message_id(&env);
                 let props = envelope_properties(&env, &id, "bench");
                 let body = env.to_json();
                 let key = env.event_type().as_str().to_owned();
@@ -129,7 +129,7 @@ impl Setup {
 /// from its log to segment files, and the kernel writes that back, for seconds after the last
 /// confirm; a drain started meanwhile measures that aftermath, not the drain. Flushes dirty
 /// pages, then waits (at most a minute) for a second in which the CPUs are ≥ 85% idle.
-async fn quiesce() {
+pub async fn quiesce() {
     let started = Instant::now();
     let _ = std::process::Command::new("sync").status();
     let mut before = cpu_times();
@@ -179,4 +179,15 @@ pub fn event(i: usize) -> Envelope {
         uuid::Uuid::new_v4(),
         body.as_object().unwrap().clone(),
     )
+}
+
+/// The message id event `env` would carry: the producer's a fresh, time-ordered one as
+/// `Publisher::event` makes it; the exporter's a hash of the Kubernetes event (random order), here
+/// a random UUID. `BENCH_IDS=v4` gives the producer's random ones too, as before 2026-12-01.
+pub fn message_id(env: &Envelope) -> String {
+    if env.event_type().app() == "producer" && std::env::var("BENCH_IDS").as_deref() != Ok("v4") {
+        eda_common::publisher::fresh_message_id()
+    } else {
+        uuid::Uuid::new_v4().to_string()
+    }
 }
