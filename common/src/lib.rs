@@ -1,7 +1,7 @@
 //! eda-common: what every eda service shares.
 //!
 //! The wire format ([`envelope`]), the AMQP topology ([`topology`]), a reliable
-//! [`publisher`], the [`consumer`] runtime (ack, retry, dead-letter, batches), config
+//! [`publisher`] and its time-ordered [`message_id`]s, the [`consumer`] runtime (ack, retry, dead-letter, batches), config
 //! ([`config`]), telemetry ([`telemetry`], [`metrics`], [`health`]) and graceful
 //! [`shutdown`].
 //!
@@ -18,6 +18,7 @@ pub mod envelope;
 pub mod event_type;
 pub mod health;
 pub mod keyed_lock;
+pub mod message_id;
 pub mod metrics;
 pub mod publisher;
 pub mod retry;

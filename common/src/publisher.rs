@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::broker::Broker;
 use crate::envelope::{cloudevent_headers, Envelope};
+use crate::message_id;
 
 /// Why a publish is not done. Every variant is transient: publishing again may succeed.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +67,7 @@ impl Publisher {
 
     /// The message for an envelope on `<prefix>.events` under its event type, with a fresh message id.
     pub fn event(&self, envelope: &Envelope) -> Outgoing {
-        self.event_with_id(envelope, &fresh_message_id())
+        self.event_with_id(envelope, &message_id::fresh())
     }
 
     /// Like [`Publisher::event`] with a given message id (replays keep theirs).
@@ -200,13 +201,6 @@ struct Pending {
     started: Instant,
 }
 
-/// A fresh message id: a UUIDv7, whose leading digits are its creation time in milliseconds, so
-/// ids sort by creation (as text too). dbwriter's `events` primary key then grows at its right
-/// edge instead of touching a random page of a large index per row (docs/decisions.md).
-pub fn fresh_message_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
 /// The AMQP properties and headers every envelope is published with (DESIGN.md §2).
 pub fn envelope_properties(envelope: &Envelope, message_id: &str, app_id: &str) -> BasicProperties {
     let attrs = &envelope.attributes;
@@ -246,16 +240,4 @@ pub fn long(s: &str) -> AMQPValue {
 
 fn message_id_of(p: &BasicProperties) -> String {
     p.message_id().as_ref().map(|m| m.as_str().to_owned()).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fresh_message_ids_are_uuids_that_sort_in_the_order_they_were_made() {
-        let ids: Vec<String> = (0..10_000).map(|_| fresh_message_id()).collect();
-        assert!(ids.iter().all(|id| uuid::Uuid::parse_str(id).unwrap().get_version_num() == 7), "{}", ids[0]);
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids made later sort after earlier ones, as text");
-    }
 }

@@ -78,12 +78,11 @@ pub fn envelope_for(company: &str, event: &KubeEvent, who: &Attribution) -> Enve
 }
 
 /// The same (event uid, count) always gets the same message id, so a republish after a
-/// crash is dropped downstream as a duplicate (dbwriter dedupes on `message_id`).
+/// crash is dropped downstream as a duplicate (dbwriter dedupes on `message_id`). The id leads
+/// with the event's first time, which never changes for an event object, so ids sort by it.
 pub fn message_id(event: &KubeEvent) -> String {
     let digest = Sha256::digest(format!("{APP}/{}/{}", event.uid, event.count).as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid().to_string()
+    eda_common::message_id::derived_at(event.first_time, &digest.into())
 }
 
 fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> Value {
@@ -163,5 +162,23 @@ mod tests {
         e.count = 3;
         assert_ne!(first, message_id(&e));
         assert!(Uuid::parse_str(&first).is_ok());
+    }
+
+    #[test]
+    fn message_ids_lead_with_the_events_first_time_so_newer_events_sort_after() {
+        let first_time = chrono::DateTime::from_timestamp(1_796_000_000, 0);
+        let mut e = KubeEvent { first_time, ..event() };
+        let first_time = first_time.unwrap();
+        let id = message_id(&e);
+        assert_eq!(
+            eda_common::message_id::created_at(&id),
+            u64::try_from(first_time.timestamp_millis()).ok()
+        );
+        e.count += 1;
+        e.last_time = Some(first_time + chrono::Duration::hours(1));
+        assert_eq!(message_id(&e)[..13], id[..13], "a recurrence keeps the time of the first");
+        let newer_time = Some(first_time + chrono::Duration::seconds(1));
+        let newer = KubeEvent { uid: "another".into(), first_time: newer_time, ..event() };
+        assert!(message_id(&newer) > id, "{} sorts after {id}", message_id(&newer));
     }
 }

@@ -1,7 +1,7 @@
 //! The events the provisioner publishes: `<company>.provisioner.event.<client>.<action>`,
 //! in the trace of the order that caused them.
 
-use eda_common::{Envelope, EventType};
+use eda_common::{message_id, Envelope, EventType};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -66,9 +66,7 @@ pub fn deprovisioned(company: &str, tenant: &Tenant, namespace_deleted: bool, dr
 pub fn derived_id(cause_message_id: &str, action: &str) -> String {
     let digest =
         Sha256::new().chain_update(cause_message_id).chain_update(b"/").chain_update(action).finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    message_id::derived_from(cause_message_id, &digest.into())
 }
 
 fn order_fields(order: &Order) -> Value {

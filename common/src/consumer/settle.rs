@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::{HandlerError, Message};
 use crate::envelope::{message_id_for_body, Envelope, EnvelopeError};
+use crate::message_id;
 use crate::publisher::{long, with_header, Outgoing, Publisher};
 use crate::retry::RetryDecision;
 use crate::topology::Topology;
@@ -184,10 +185,7 @@ fn follow_up_id(cause: &str, env: &Envelope, index: usize) -> String {
     h.update(b"/");
     h.update(env.attributes.event_type.to_string().as_bytes());
     h.update(index.to_le_bytes());
-    let digest = h.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    message_id::derived_from(cause, &h.finalize().into())
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -181,13 +181,19 @@ pub fn event(i: usize) -> Envelope {
     )
 }
 
-/// The message id event `env` would carry: the producer's a fresh, time-ordered one as
-/// `Publisher::event` makes it; the exporter's a hash of the Kubernetes event (random order), here
-/// a random UUID. `BENCH_IDS=v4` gives the producer's random ones too, as before 2026-12-01.
+/// The message id event `env` would carry: a purchase's a fresh one, as `Publisher::event` makes
+/// it; a Kubernetes event's derived from its uid, behind its first time (here: now), as the
+/// exporter makes it. Both are time-ordered. `BENCH_IDS=v4` gives random ids to all, as the suite
+/// made them before 2026-12-01.
 pub fn message_id(env: &Envelope) -> String {
-    if env.event_type().app() == "producer" && std::env::var("BENCH_IDS").as_deref() != Ok("v4") {
-        eda_common::publisher::fresh_message_id()
-    } else {
+    if std::env::var("BENCH_IDS").as_deref() == Ok("v4") {
         uuid::Uuid::new_v4().to_string()
+    } else if env.event_type().app() == "producer" {
+        eda_common::message_id::fresh()
+    } else {
+        // The exporter's SHA-256 of uid and count: as random as these bytes.
+        let mut digest = [0u8; 32];
+        digest[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        eda_common::message_id::derived_at(Some(chrono::Utc::now()), &digest)
     }
 }

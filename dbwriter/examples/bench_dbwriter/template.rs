@@ -62,12 +62,12 @@ impl ExecuteSql for sqlx::PgConnection {
 }
 
 /// A month of the benchmark's mix over 5,000 other clients (the drain's clients are new to the
-/// table): a purchase for three Kubernetes events. Message ids as the suite makes them: the
-/// purchases' time-ordered (UUIDv7 text, `$2`) or random, the exporter's random (a hash).
+/// table): a purchase for three Kubernetes events. Message ids time-ordered (the UUIDv7 layout),
+/// as the suite makes them, or random with `BENCH_IDS=v4` (`$2` false), as it made them before.
 const FILL: &str = "INSERT INTO events (message_id, trace_id, event_type, company, app, client, action, \
     retrace_intent, publisher, published_on, received_at, body, namespace, product, environment, release, \
     routing_key) \
-    SELECT CASE WHEN $2 AND app = 'producer' \
+    SELECT CASE WHEN $2 \
         THEN substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(r, 1, 3) || '-8' || substr(r, 4, 3) \
             || '-' || substr(r, 7, 12) \
         ELSE gen_random_uuid()::text END, \
