@@ -1,9 +1,9 @@
 //! eda-common: what every eda service shares.
 //!
 //! The wire format ([`envelope`]), the AMQP topology ([`topology`]), a reliable
-//! [`publisher`] and its time-ordered [`message_id`]s, the [`consumer`] runtime (ack, retry, dead-letter, batches), config
-//! ([`config`]), telemetry ([`telemetry`], [`metrics`], [`health`]) and graceful
-//! [`shutdown`].
+//! [`publisher`] and its time-ordered [`message_id`]s, the [`consumer`] runtime (ack, retry,
+//! dead-letter, batches), config ([`config`]), telemetry ([`telemetry`], [`metrics`],
+//! [`health`]) and graceful [`shutdown`].
 //!
 //! Error policy: each module has a `thiserror` enum whose messages name what failed;
 //! errors that reach the consumer runtime are classified at their source as transient

@@ -6,7 +6,8 @@
 //! (defaults 100000 3 20000 20; `BENCH_QUEUE_TYPE=classic` for classic queues, `BENCH_MIX=published`
 //! for purchases only; see `setup::event`). Prints medians. `BENCH_TEMPLATE=db` drains into a copy
 //! of database `db` instead of an empty one (a grown table, made on first use: `template.rs`);
-//! `BENCH_IDS=v4` gives purchases random message ids (see `setup::message_id`).
+//! `BENCH_IDS=v4` gives every event a random message id, as before 2026-12-01, and a template
+//! made with it random ids too (see `setup::message_id`).
 
 mod drain;
 mod latency;

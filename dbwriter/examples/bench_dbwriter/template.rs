@@ -15,10 +15,8 @@ pub async fn copy_into(url: &str) {
     ensure(&template).await;
     let name = url.rsplit('/').next().unwrap();
     let started = Instant::now();
-    admin()
-        .await
-        .execute_sql(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\" STRATEGY FILE_COPY"))
-        .await;
+    let copy = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\" STRATEGY FILE_COPY");
+    sqlx::query(&copy).execute(&mut admin().await).await.unwrap();
     eprintln!("  database copied from {template} in {:.1}s", started.elapsed().as_secs_f64());
     quiesce().await;
 }
@@ -43,22 +41,12 @@ async fn ensure(template: &str) {
     sqlx::query(FILL).bind(rows).bind(time_ordered).execute(&pool).await.unwrap();
     sqlx::query("VACUUM ANALYZE events").execute(&pool).await.unwrap();
     pool.close().await;
-    admin.execute_sql("CHECKPOINT").await;
+    sqlx::query("CHECKPOINT").execute(&mut admin).await.unwrap();
     eprintln!("  made template {template}: {rows} rows in {:.0}s", started.elapsed().as_secs_f64());
 }
 
 async fn admin() -> sqlx::PgConnection {
     sqlx::PgConnection::connect(&format!("{}/postgres", pg_server())).await.unwrap()
-}
-
-trait ExecuteSql {
-    async fn execute_sql(&mut self, sql: &str);
-}
-
-impl ExecuteSql for sqlx::PgConnection {
-    async fn execute_sql(&mut self, sql: &str) {
-        sqlx::query(sql).execute(self).await.unwrap();
-    }
 }
 
 /// A month of the benchmark's mix over 5,000 other clients (the drain's clients are new to the
