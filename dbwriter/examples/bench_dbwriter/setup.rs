@@ -19,6 +19,11 @@ pub fn pg_server() -> String {
     std::env::var("BENCH_PG_SERVER").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
+/// A session on the server's `postgres` database, for creating and dropping databases.
+pub async fn admin() -> sqlx::PgConnection {
+    sqlx::PgConnection::connect(&format!("{}/postgres", pg_server())).await.unwrap()
+}
+
 pub struct Setup {
     pub prefix: String,
     pub args: CommonArgs,
@@ -116,7 +121,7 @@ impl Setup {
             let _ =
                 ch.exchange_delete(format!("{}.{x}", self.prefix).as_str().into(), Default::default()).await;
         }
-        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", pg_server())).await.unwrap();
+        let mut admin = admin().await;
         for db in &self.databases {
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
                 .execute(&mut admin)

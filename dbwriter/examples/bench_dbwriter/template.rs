@@ -5,9 +5,7 @@
 
 use std::time::Instant;
 
-use sqlx::Connection as _;
-
-use crate::setup::{pg_server, quiesce};
+use crate::setup::{admin, pg_server, quiesce};
 
 /// Creates the database of `url` as a copy of the template, if `BENCH_TEMPLATE` names one.
 pub async fn copy_into(url: &str) {
@@ -43,10 +41,6 @@ async fn ensure(template: &str) {
     pool.close().await;
     sqlx::query("CHECKPOINT").execute(&mut admin).await.unwrap();
     eprintln!("  made template {template}: {rows} rows in {:.0}s", started.elapsed().as_secs_f64());
-}
-
-async fn admin() -> sqlx::PgConnection {
-    sqlx::PgConnection::connect(&format!("{}/postgres", pg_server())).await.unwrap()
 }
 
 /// A month of the benchmark's mix over 5,000 other clients (the drain's clients are new to the
