@@ -78,11 +78,13 @@ impl From<&CoreEvent> for KubeEvent {
         let series_count = e.series.as_ref().and_then(|s| s.count).map(i64::from);
         let series_last =
             e.series.as_ref().and_then(|s| s.last_observed_time.as_ref()).map(|t| chrono_of(&t.0));
+        // The same order as events.k8s.io/v1 (`eventTime`, then the first timestamp): both APIs
+        // serve one stored object, and its first time leads the message id.
         let first = e
-            .first_timestamp
+            .event_time
             .as_ref()
             .map(|t| chrono_of(&t.0))
-            .or_else(|| e.event_time.as_ref().map(|t| chrono_of(&t.0)))
+            .or_else(|| e.first_timestamp.as_ref().map(|t| chrono_of(&t.0)))
             .or_else(|| created(&e.metadata));
         let last = series_last.or_else(|| e.last_timestamp.as_ref().map(|t| chrono_of(&t.0))).or(first);
         let controller = e
@@ -174,6 +176,26 @@ mod tests {
         assert_eq!(k.resource_version, None, "a non-numeric resourceVersion is not compared");
         assert_eq!(k.reporting_controller, "kubelet");
         assert!(k.first_time < k.last_time);
+    }
+
+    #[test]
+    fn both_apis_give_one_stored_event_the_same_first_time() {
+        // An object whose writer set both times, as each API serves it.
+        let meta = json!({"name": "p.3", "namespace": "c3", "uid": "u3"});
+        let core: CoreEvent = serde_json::from_value(json!({
+            "metadata": meta, "involvedObject": {},
+            "eventTime": "2026-01-02T03:04:05.250000Z", "firstTimestamp": "2026-01-02T03:04:04Z"
+        }))
+        .unwrap();
+        let v1: EventsV1Event = serde_json::from_value(json!({
+            "metadata": meta, "eventTime": "2026-01-02T03:04:05.250000Z",
+            "deprecatedFirstTimestamp": "2026-01-02T03:04:04Z"
+        }))
+        .unwrap();
+        let (core, v1) = (KubeEvent::from(&core), KubeEvent::from(&v1));
+        assert_eq!(core.first_time.unwrap().to_rfc3339(), "2026-01-02T03:04:05.250+00:00");
+        assert_eq!(core.first_time, v1.first_time);
+        assert_eq!(crate::envelope::message_id(&core), crate::envelope::message_id(&v1));
     }
 
     #[test]
