@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the suite against the real RabbitMQ and PostgreSQL of this machine
-# (started, or installed from the OS packages, by scripts/dev-services.sh).
+# (started, or installed from the OS packages, by scripts/dev-services.sh) and a real
+# Kubernetes control plane on loopback (scripts/kube/control-plane.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,16 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/eda-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 scripts/dev-services.sh
 scripts/test-tools.sh
+# A real Kubernetes control plane on loopback (built once, cached under ~/.cache/eda-kube), or
+# the cluster of EDA_E2E_KUBECONFIG (kind, k3d, …) instead: docs/operations.md.
+if [ -n "${EDA_E2E_KUBECONFIG:-}" ]; then
+  scripts/kube/build.sh
+  eval "$(scripts/kube/control-plane.sh env)"
+  export EDA_KUBECONFIG="$EDA_E2E_KUBECONFIG"
+else
+  scripts/kube/control-plane.sh start
+  eval "$(scripts/kube/control-plane.sh env)"
+fi
 
 cargo fmt --all -- --check
 if cargo nextest --version >/dev/null 2>&1; then

@@ -4,13 +4,13 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn an_api_server_answering_500_then_200_is_retried_and_the_order_succeeds() {
-    let h = Harness::start(Setup::default()).await;
-    h.api.fail_next("PATCH", "/api/v1/namespaces/cliente07", 500, 1);
+    let h = Harness::start(on_fixture()).await;
+    h.api().fail_next("PATCH", "/api/v1/namespaces/cliente07", 500, 1);
     h.publish(&order("cliente07", "published")).await;
 
     assert_eq!(h.actions(3).await, ["provisioning", "provisioning", "provisioned"]);
     let statuses: Vec<(String, u16)> =
-        h.api.requests().iter().take(2).map(|r| (r.method_and_path(), r.status)).collect();
+        h.api().requests().iter().take(2).map(|r| (r.method_and_path(), r.status)).collect();
     assert_eq!(
         statuses,
         [
@@ -18,7 +18,7 @@ async fn an_api_server_answering_500_then_200_is_retried_and_the_order_succeeds(
             ("PATCH /api/v1/namespaces/cliente07".to_string(), 201)
         ]
     );
-    assert!(h.api.get("namespaces", None, "cliente07").is_some());
+    assert!(h.api().get("namespaces", None, "cliente07").is_some());
     assert_eq!(h.helm_calls().len(), 1, "helm ran once, after the baseline was in place");
     assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0);
     h.finish().await;
@@ -26,8 +26,8 @@ async fn an_api_server_answering_500_then_200_is_retried_and_the_order_succeeds(
 
 #[tokio::test]
 async fn an_api_server_refusing_with_403_fails_the_order_with_the_api_message() {
-    let h = Harness::start(Setup::default()).await;
-    h.api.fail_next("PATCH", "/api/v1/namespaces/cliente08", 403, 1);
+    let h = Harness::start(on_fixture()).await;
+    h.api().fail_next("PATCH", "/api/v1/namespaces/cliente08", 403, 1);
     h.publish(&order("cliente08", "published")).await;
 
     let events = h.next_events(2).await;

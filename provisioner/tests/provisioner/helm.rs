@@ -1,28 +1,41 @@
-//! The helm deployer end to end: objects applied, the exact helm argument vector, and how
-//! helm's failures become retries or dead letters.
+//! The helm deployer on the real control plane with the real helm: objects applied, the
+//! release ready with its pods carrying the trace id, a chart that never becomes ready; and,
+//! with the stand-in helm, the exact argument vector and how helm's failures become retries
+//! or dead letters.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::rbac::assert_rbac_covers;
+
+/// `helm status` of a release, as JSON.
+fn helm_status(h: &Harness, namespace: &str, release: &str) -> Value {
+    let out = h.cluster().helm(&["status", release, "--namespace", namespace, "--output", "json"]);
+    assert!(out.status.success(), "helm status: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("helm status prints JSON")
+}
+
+fn has_manager(object: &Value, manager: &str) -> bool {
+    managers(object).iter().any(|m| m == manager)
+}
 
 #[tokio::test]
-async fn a_published_order_becomes_a_namespace_a_baseline_and_a_helm_release() {
+async fn a_published_order_becomes_a_namespace_a_baseline_and_a_ready_release_whose_pods_carry_the_trace() {
     let h = Harness::start(Setup::default()).await;
-    h.publish(&order("cliente02", "published")).await;
+    let client = h.client("c02");
+    h.publish(&order(&client, "published")).await;
 
     let events = h.next_events(2).await;
     assert_eq!(events[0].0, "provisioning");
     let (action, provisioned) = &events[1];
-    assert_eq!(action, "provisioned");
+    assert_eq!(action, "provisioned", "{provisioned:#}");
     assert_eq!(
         provisioned["MessageAttributes"]["event_type"]["Value"],
-        "mycompany.provisioner.event.cliente02.provisioned"
+        format!("mycompany.provisioner.event.{client}.provisioned")
     );
     assert_eq!(provisioned["MessageAttributes"]["trace_id"], TRACE_ID);
     for (field, value) in [
-        ("client", json!("cliente02")),
-        ("namespace", json!("cliente02")),
+        ("client", json!(client)),
+        ("namespace", json!(client)),
         ("product", json!("product-a")),
         ("environment", json!("development")),
         ("release", json!("product-a")),
@@ -34,65 +47,141 @@ async fn a_published_order_becomes_a_namespace_a_baseline_and_a_helm_release() {
         assert_eq!(provisioned[field], value, "provisioned.{field}");
     }
 
-    // Every object, applied server-side by eda-provisioner.
-    let ns = h.api.get("namespaces", None, "cliente02").expect("the namespace exists");
+    // Every baseline object, applied server-side by eda-provisioner and accepted by the real
+    // API server. (1.20 has no PodSecurity admission and no CNI plugin runs here: the labels
+    // and the policy are checked as objects, not enforced.)
+    let c = h.cluster();
+    let ns = c.get("namespaces", None, &client).await.expect("the namespace exists");
     assert_eq!(
         ns["metadata"]["labels"],
         json!({
-            "app.kubernetes.io/managed-by": "eda-provisioner", "eda.io/client": "cliente02",
+            "app.kubernetes.io/managed-by": "eda-provisioner", "eda.io/client": client,
             "eda.io/environment": "development", "pod-security.kubernetes.io/enforce": "baseline",
             "pod-security.kubernetes.io/audit": "baseline", "pod-security.kubernetes.io/warn": "baseline",
         })
     );
     assert_eq!(ns["metadata"]["annotations"]["eda.io/trace-id"], TRACE_ID);
-    assert_eq!(managers(&ns), ["eda-provisioner"]);
-    let quota = h.api.get("resourcequotas", Some("cliente02"), "eda-tenant-baseline").expect("quota");
+    assert!(has_manager(&ns, "eda-provisioner"), "{:?}", managers(&ns));
+    let quota = c.get("resourcequotas", Some(&client), "eda-tenant-baseline").await.expect("quota");
     assert_eq!(
         quota["spec"]["hard"],
         json!({"limits.cpu": "16", "limits.memory": "32Gi", "pods": "100", "requests.cpu": "8", "requests.memory": "16Gi"})
     );
-    assert_eq!(managers(&quota), ["eda-provisioner"]);
-    let limits = h.api.get("limitranges", Some("cliente02"), "eda-tenant-baseline").expect("limit range");
+    let limits = c.get("limitranges", Some(&client), "eda-tenant-baseline").await.expect("limit range");
     assert_eq!(limits["spec"]["limits"][0]["default"], json!({"cpu": "500m", "memory": "512Mi"}));
     assert_eq!(limits["spec"]["limits"][0]["defaultRequest"], json!({"cpu": "100m", "memory": "128Mi"}));
-    assert_eq!(managers(&limits), ["eda-provisioner"]);
     let policy =
-        h.api.get("networkpolicies", Some("cliente02"), "eda-tenant-baseline").expect("network policy");
+        c.get("networkpolicies", Some(&client), "eda-tenant-baseline").await.expect("network policy");
     assert_eq!(policy["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
     assert_eq!(
         policy["spec"]["egress"][1]["ports"],
         json!([{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}])
     );
-    assert_eq!(managers(&policy), ["eda-provisioner"]);
     for object in [&quota, &limits, &policy] {
+        assert!(has_manager(object, "eda-provisioner"), "{:?}", managers(object));
         let meta = &object["metadata"];
         assert_eq!(
             meta["labels"],
-            json!({"app.kubernetes.io/managed-by": "eda-provisioner", "eda.io/client": "cliente02"})
+            json!({"app.kubernetes.io/managed-by": "eda-provisioner", "eda.io/client": client})
         );
         assert_eq!(meta["annotations"], json!({"eda.io/trace-id": TRACE_ID}));
     }
 
-    // The exact calls: four forced applies, namespace first.
-    let requests = h.api.requests();
-    let calls: Vec<String> = requests.iter().map(|r| r.method_and_path()).collect();
-    assert_eq!(
-        calls,
-        [
-            "PATCH /api/v1/namespaces/cliente02",
-            "PATCH /api/v1/namespaces/cliente02/resourcequotas/eda-tenant-baseline",
-            "PATCH /api/v1/namespaces/cliente02/limitranges/eda-tenant-baseline",
-            "PATCH /apis/networking.k8s.io/v1/namespaces/cliente02/networkpolicies/eda-tenant-baseline",
-        ]
-    );
-    for r in &requests {
-        assert_eq!(r.content_type.as_deref(), Some("application/apply-patch+yaml"));
-        assert_eq!(r.query_param("fieldManager").as_deref(), Some("eda-provisioner"));
-        assert_eq!(r.query_param("force").as_deref(), Some("true"));
-    }
-    assert_rbac_covers(&requests);
+    // The release is deployed at revision 1, ready (helm --wait returned), with the values.
+    let status = helm_status(&h, &client, "product-a");
+    assert_eq!(status["info"]["status"], "deployed");
+    assert_eq!(status["version"], 1);
+    let deployment =
+        c.get("deployments", Some(&client), "product-a").await.expect("the release's Deployment");
+    assert_eq!(deployment["status"]["availableReplicas"], 1, "{:#}", deployment["status"]);
+    let template = &deployment["spec"]["template"]["metadata"];
+    assert_eq!(template["annotations"]["trace_id"], TRACE_ID);
+    assert_eq!(template["annotations"]["client"], client.as_str());
+    assert_eq!(template["labels"]["trace_id"], TRACE_ID);
 
-    // The exact helm argument vector.
+    // The pods the real ReplicaSet controller made, bound by the real scheduler and marked
+    // ready by the fake kubelet, carry the trace id.
+    let pods = c.list("pods", Some(&client), Some(&format!("trace_id={TRACE_ID}"))).await;
+    assert_eq!(pods.len(), 1, "{pods:#?}");
+    assert_eq!(pods[0]["metadata"]["annotations"]["trace_id"], TRACE_ID);
+    assert!(pods[0]["spec"]["nodeName"].is_string(), "bound to a node by the scheduler");
+    assert_eq!(pods[0]["status"]["phase"], "Running");
+    assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0);
+    let metrics = h.health.metrics.encode();
+    assert!(
+        metrics.contains(
+            r#"eda_provisioner_operations_total{service="provisioner",operation="provision",outcome="ok"} 1"#
+        ),
+        "{metrics}"
+    );
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_chart_that_never_becomes_ready_fails_the_order_with_helms_reason() {
+    let catalog = provisioner::catalog::BUILT_IN.replace(
+        "      message: \"Product A\"\n",
+        &format!(
+            "      message: \"Product A\"\n      podAnnotations: {{ {}: \"true\" }}\n",
+            eda_tests::control_plane::NEVER_READY
+        ),
+    );
+    let h = Harness::start(Setup {
+        catalog: Some(catalog),
+        tune: Box::new(|c| {
+            c.helm_timeout = std::time::Duration::from_secs(3);
+            c.common.max_retries = 1;
+        }),
+        ..Setup::default()
+    })
+    .await;
+    let client = h.client("c03");
+    h.publish(&order(&client, "published")).await;
+
+    let events = h.next_events(3).await;
+    let actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(actions, ["provisioning", "provisioning", "failed"]);
+    let error = events[2].1["error"].as_str().unwrap();
+    assert!(error.starts_with("gave up after 1 retries: helm upgrade failed: exit status 1"), "{error}");
+    assert!(error.contains("context deadline exceeded"), "helm's own reason: {error}");
+    assert_eq!(h.dead_reasons(1).await.len(), 1);
+    let status = helm_status(&h, &client, "product-a");
+    assert_eq!(status["info"]["status"], "failed", "helm recorded the failed release");
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn the_same_order_delivered_twice_leaves_one_namespace_and_upgrades_the_release_once_more() {
+    let h = Harness::start(Setup::default()).await;
+    let client = h.client("c05");
+    let envelope = order(&client, "published");
+    h.publish_with_id(&envelope, "duplicate-message-1").await;
+    h.publish_with_id(&envelope, "duplicate-message-1").await;
+
+    let events = h.next_events(4).await;
+    let mut actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
+    actions.sort_unstable();
+    assert_eq!(actions, ["provisioned", "provisioned", "provisioning", "provisioning"]);
+    let revisions: Vec<_> =
+        events.iter().filter(|(a, _)| a == "provisioned").map(|(_, b)| b["revision"].clone()).collect();
+    assert_eq!(revisions, [json!(1), json!(2)], "serialized: the second run upgrades the first");
+    let mine = h.cluster().list("namespaces", None, Some(&format!("eda.io/client={client}"))).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(helm_status(&h, &client, "product-a")["version"], 2);
+    assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0, "a duplicate is never an error");
+    h.finish().await;
+}
+
+// With the stand-in helm (TEST FIXTURE) on the real control plane: what helm is asked to do,
+// and its failures on demand.
+
+#[tokio::test]
+async fn helm_is_run_with_an_exact_argument_vector_and_the_values_in_a_file() {
+    let h = Harness::start(Setup { helm: Helm::Fake(vec![]), ..Setup::default() }).await;
+    let client = h.client("c06");
+    h.publish(&order(&client, "published")).await;
+    assert_eq!(h.actions(2).await, ["provisioning", "provisioned"]);
+
     let calls = h.helm_calls();
     assert_eq!(calls.len(), 1);
     let argv = &calls[0];
@@ -107,14 +196,14 @@ async fn a_published_order_becomes_a_namespace_a_baseline_and_a_helm_release() {
             "product-a",
             &chart,
             "--namespace",
-            "cliente02",
+            &client,
             "--version",
             "0.1.0",
             "-f",
             &values_file,
             "--wait",
             "--timeout",
-            "300s",
+            "30s",
             "--output",
             "json",
             "--kubeconfig",
@@ -127,25 +216,35 @@ async fn a_published_order_becomes_a_namespace_a_baseline_and_a_helm_release() {
         h.helm_values(1),
         json!({
             "replicaCount": 1, "message": "Product A",
-            "podAnnotations": {"trace_id": TRACE_ID, "client": "cliente02"},
+            "podAnnotations": {"trace_id": TRACE_ID, "client": client},
             "podLabels": {"trace_id": TRACE_ID},
         })
     );
-    assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0);
-    let metrics = h.health.metrics.encode();
-    assert!(
-        metrics.contains(
-            r#"eda_provisioner_operations_total{service="provisioner",operation="provision",outcome="ok"} 1"#
-        ),
-        "{metrics}"
+
+    h.publish(&order(&client, "cancelled")).await;
+    assert_eq!(h.actions(1).await, ["deprovisioned"]);
+    assert_eq!(
+        h.helm_calls()[1],
+        [
+            "uninstall",
+            "product-a",
+            "--namespace",
+            &client,
+            "--wait",
+            "--timeout",
+            "30s",
+            "--kubeconfig",
+            &kubeconfig
+        ]
     );
     h.finish().await;
 }
 
 #[tokio::test]
 async fn helm_failing_transiently_is_retried_and_then_succeeds() {
-    let h = Harness::start(Setup { helm_script: vec!["fail-transient", "ok"], ..Setup::default() }).await;
-    h.publish(&order("cliente03", "published")).await;
+    let h =
+        Harness::start(Setup { helm: Helm::Fake(vec!["fail-transient", "ok"]), ..Setup::default() }).await;
+    h.publish(&order(&h.client("c07"), "published")).await;
 
     let events = h.next_events(3).await;
     let actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
@@ -161,8 +260,8 @@ async fn helm_failing_transiently_is_retried_and_then_succeeds() {
 
 #[tokio::test]
 async fn helm_failing_permanently_dead_letters_the_order_with_helms_stderr() {
-    let h = Harness::start(Setup { helm_script: vec!["fail-permanent"], ..Setup::default() }).await;
-    h.publish(&order("cliente04", "published")).await;
+    let h = Harness::start(Setup { helm: Helm::Fake(vec!["fail-permanent"]), ..Setup::default() }).await;
+    h.publish(&order(&h.client("c08"), "published")).await;
 
     let events = h.next_events(2).await;
     assert_eq!(events[0].0, "provisioning");
@@ -172,27 +271,5 @@ async fn helm_failing_permanently_dead_letters_the_order_with_helms_stderr() {
     assert_eq!(events[1].1["MessageAttributes"]["trace_id"], TRACE_ID);
     assert_eq!(h.dead_reasons(1).await, [error]);
     assert_eq!(h.helm_calls().len(), 1, "a permanent failure is not retried");
-    h.finish().await;
-}
-
-#[tokio::test]
-async fn the_same_order_delivered_twice_leaves_one_namespace_and_two_idempotent_helm_runs() {
-    let h = Harness::start(Setup::default()).await;
-    let envelope = order("cliente05", "published");
-    h.publish_with_id(&envelope, "duplicate-message-1").await;
-    h.publish_with_id(&envelope, "duplicate-message-1").await;
-
-    let events = h.next_events(4).await;
-    let mut actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
-    actions.sort_unstable();
-    assert_eq!(actions, ["provisioned", "provisioned", "provisioning", "provisioning"]);
-    let revisions: Vec<_> =
-        events.iter().filter(|(a, _)| a == "provisioned").map(|(_, b)| b["revision"].clone()).collect();
-    assert_eq!(revisions, [json!(1), json!(2)], "serialized: the second run upgrades the first");
-    assert_eq!(h.api.list("namespaces", None).len(), 1);
-    let calls = h.helm_calls();
-    assert_eq!(calls.len(), 2);
-    assert_eq!(calls[0][..9], calls[1][..9]);
-    assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0, "a duplicate is never an error");
     h.finish().await;
 }

@@ -1,5 +1,6 @@
-//! A provisioner running in-process on a fresh topology prefix, against the Kubernetes API
-//! test fixture and the stand-in helm (both test fixtures), and ways to look at what it did.
+//! A provisioner running in-process on a fresh topology prefix, against the real test control
+//! plane with the real helm (or, for what a real one will not do on demand, the Kubernetes API
+//! test fixture and the stand-in helm, both test fixtures), and ways to look at what it did.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,6 +10,7 @@ use eda_common::health::Health;
 use eda_common::publisher::envelope_properties;
 use eda_common::{Envelope, EventType};
 use eda_tests::broker::{headers, json, TestBroker};
+use eda_tests::control_plane::ControlPlane;
 use eda_tests::kube_api::KubeApiTestServer;
 use provisioner::config::{DeployerKind, Mode};
 use provisioner::Shutdown as CancellationToken;
@@ -29,12 +31,31 @@ pub fn fake_helm() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-helm.sh")
 }
 
+/// Which Kubernetes API the provisioner talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kube {
+    /// The real test control plane (`scripts/kube/control-plane.sh`).
+    Real,
+    /// The in-process API test fixture: only for faults a real server will not make on demand.
+    Fixture,
+}
+
+/// Which helm the provisioner runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Helm {
+    /// The real helm 4 of the test control plane.
+    Real,
+    /// The stand-in helm (TEST FIXTURE), answering from this script, one outcome a line (see
+    /// the fixture's header): for helm failures a real helm will not produce on demand.
+    Fake(Vec<&'static str>),
+}
+
 /// How a test wants its provisioner.
 pub struct Setup {
     pub mode: Mode,
     pub deployer: DeployerKind,
-    /// Outcomes of the stand-in helm's calls, one a line (see the fixture's header).
-    pub helm_script: Vec<&'static str>,
+    pub kube: Kube,
+    pub helm: Helm,
     /// A catalog YAML instead of the built-in one.
     pub catalog: Option<String>,
     pub tune: Box<dyn FnOnce(&mut Config) + Send>,
@@ -45,16 +66,24 @@ impl Default for Setup {
         Setup {
             mode: Mode::Apply,
             deployer: DeployerKind::Helm,
-            helm_script: Vec::new(),
+            kube: Kube::Real,
+            helm: Helm::Real,
             catalog: None,
             tune: Box::new(|_| {}),
         }
     }
 }
 
+/// The API test fixture and the stand-in helm: for tests that assert which requests were made
+/// (none, for a refused order) or inject faults a real server will not make on demand.
+pub fn on_fixture() -> Setup {
+    Setup { kube: Kube::Fixture, helm: Helm::Fake(Vec::new()), ..Setup::default() }
+}
+
 pub struct Harness {
     pub t: TestBroker,
-    pub api: KubeApiTestServer,
+    cluster: Option<ControlPlane>,
+    fixture: Option<KubeApiTestServer>,
     pub dir: tempfile::TempDir,
     pub kubeconfig: PathBuf,
     /// A tap on every event the provisioner publishes (`*.provisioner.event.#`).
@@ -68,10 +97,26 @@ impl Harness {
     pub async fn start(setup: Setup) -> Harness {
         eda_common::telemetry::init_for_tests();
         let t = TestBroker::new().await;
-        let api = KubeApiTestServer::start().await;
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let kubeconfig = api.write_kubeconfig(dir.path());
-        std::fs::write(dir.path().join("helm-script"), setup.helm_script.join("\n") + "\n").unwrap();
+        let (cluster, fixture, kubeconfig) = match setup.kube {
+            Kube::Real => {
+                let cluster = ControlPlane::connect().await;
+                let kubeconfig = cluster.kubeconfig.clone();
+                (Some(cluster), None, kubeconfig)
+            }
+            Kube::Fixture => {
+                let api = KubeApiTestServer::start().await;
+                let kubeconfig = api.write_kubeconfig(dir.path());
+                (None, Some(api), kubeconfig)
+            }
+        };
+        let helm_bin = match &setup.helm {
+            Helm::Real => cluster.as_ref().map_or_else(|| ControlPlane::default_helm(), |c| c.helm.clone()),
+            Helm::Fake(script) => {
+                std::fs::write(dir.path().join("helm-script"), script.join("\n") + "\n").unwrap();
+                helm_wrapper(dir.path())
+            }
+        };
         let mut config = Config::for_prefix(&t.prefix);
         config.common.amqp_url = Some(eda_tests::broker::amqp_url().into());
         config.common.max_retries = 3;
@@ -80,7 +125,8 @@ impl Harness {
         config.mode = setup.mode;
         config.deployer = setup.deployer;
         config.kubeconfig = Some(kubeconfig.clone());
-        config.helm_bin = helm_wrapper(dir.path());
+        config.helm_bin = helm_bin;
+        config.helm_timeout = Duration::from_secs(30);
         config.chart_root = repo_root();
         config.flux_timeout = Duration::from_secs(30);
         if let Some(yaml) = setup.catalog {
@@ -102,7 +148,23 @@ impl Harness {
         tokio::time::timeout(WAIT, health.readiness.wait_for("consumer", true))
             .await
             .expect("the provisioner never started consuming");
-        Harness { t, api, dir, kubeconfig, events, health, shutdown, run }
+        Harness { t, cluster, fixture, dir, kubeconfig, events, health, shutdown, run }
+    }
+
+    /// The real control plane (the test's setup must be `Kube::Real`).
+    pub fn cluster(&self) -> &ControlPlane {
+        self.cluster.as_ref().expect("this test runs on the API test fixture, not the control plane")
+    }
+
+    /// The API test fixture (the test's setup must be `Kube::Fixture`).
+    pub fn api(&self) -> &KubeApiTestServer {
+        self.fixture.as_ref().expect("this test runs on the real control plane, not the API fixture")
+    }
+
+    /// A client (and namespace) name of this test's own: `<prefix>-<suffix>`, so tests that
+    /// share the control plane never touch each other's tenants.
+    pub fn client(&self, suffix: &str) -> String {
+        ControlPlane::name(&self.t.prefix, suffix)
     }
 
     /// Publishes an envelope as a producer would.
@@ -162,6 +224,15 @@ impl Harness {
             .expect("the provisioner stops")
             .expect("the provisioner task did not panic")
             .expect("the provisioner stopped cleanly");
+        if let Some(cluster) = &self.cluster {
+            // This test's namespaces (and so its releases) go; nobody waits for them.
+            for ns in cluster.list("namespaces", None, None).await {
+                let name = ns["metadata"]["name"].as_str().unwrap_or_default();
+                if name.starts_with(&format!("{}-", self.t.prefix)) {
+                    cluster.delete("namespaces", None, name).await;
+                }
+            }
+        }
         self.t.cleanup().await;
     }
 }

@@ -1,10 +1,9 @@
 //! Integration tests of the provisioner: the real service in-process, the real RabbitMQ, the
-//! Kubernetes API test fixture and the stand-in helm executable (test fixture).
+//! real test control plane with the real helm; the Kubernetes API test fixture and the
+//! stand-in helm executable (test fixtures) only for faults and records a real one lacks.
 
 mod api_faults;
 mod cancel;
-#[cfg(eda_e2e)]
-mod e2e;
 mod flux;
 mod helm;
 mod helpers;

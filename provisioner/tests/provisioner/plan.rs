@@ -14,7 +14,7 @@ async fn plan_mode_needs_no_cluster_and_publishes_a_dry_run() {
             c.kubeconfig = Some("/nonexistent/kubeconfig".into());
             c.helm_bin = "/nonexistent/helm".into();
         }),
-        ..Setup::default()
+        ..on_fixture()
     })
     .await;
     h.publish(&order("cliente12", "published")).await;
@@ -26,7 +26,7 @@ async fn plan_mode_needs_no_cluster_and_publishes_a_dry_run() {
     assert_eq!(body["dry_run"], true);
     assert_eq!(body["revision"], Value::Null);
     assert_eq!(body["chart"], "helm/demo-product");
-    assert!(h.api.requests().is_empty(), "the API was never called");
+    assert!(h.api().requests().is_empty(), "the API was never called");
     h.finish().await;
 }
 
@@ -36,7 +36,7 @@ async fn plan_mode_with_the_flux_deployer_also_publishes_a_dry_run() {
         mode: Mode::Plan,
         deployer: DeployerKind::Flux,
         tune: Box::new(|c| c.kubeconfig = Some("/nonexistent/kubeconfig".into())),
-        ..Setup::default()
+        ..on_fixture()
     })
     .await;
     h.publish(&order("cliente13", "published")).await;
@@ -47,6 +47,6 @@ async fn plan_mode_with_the_flux_deployer_also_publishes_a_dry_run() {
     let events = h.next_events(1).await;
     assert_eq!(events[0].0, "deprovisioned");
     assert_eq!(events[0].1["dry_run"], true);
-    assert!(h.api.requests().is_empty());
+    assert!(h.api().requests().is_empty());
     h.finish().await;
 }

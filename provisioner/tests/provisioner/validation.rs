@@ -6,7 +6,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn a_malicious_client_name_never_reaches_helm_and_is_dead_lettered_with_a_clear_reason() {
-    let h = Harness::start(Setup::default()).await;
+    let h = Harness::start(on_fixture()).await;
     let long = "a".repeat(64);
     let hostile = ["x;rm -rf /", "--post-renderer=evil", long.as_str(), "Cliente02"];
     for client in hostile {
@@ -27,14 +27,14 @@ async fn a_malicious_client_name_never_reaches_helm_and_is_dead_lettered_with_a_
     assert!(failed.iter().all(|(action, body)| action == "failed"
         && body["error"].as_str().unwrap().starts_with("invalid order: client is invalid: ")));
     assert!(h.helm_calls().is_empty(), "helm never ran");
-    assert!(h.api.requests().is_empty(), "the API was never called");
+    assert!(h.api().requests().is_empty(), "the API was never called");
     assert_eq!(h.t.queue_len(&h.events).await, 0, "no provisioning was announced");
     h.finish().await;
 }
 
 #[tokio::test]
 async fn an_unknown_product_and_a_reserved_namespace_are_dead_lettered_naming_the_field() {
-    let h = Harness::start(Setup::default()).await;
+    let h = Harness::start(on_fixture()).await;
     h.publish(&order_with("cliente06", "published", json!({"product": "product-z"}))).await;
     let reasons = h.dead_reasons(1).await;
     assert_eq!(
