@@ -6,6 +6,8 @@
 #
 #   scripts/run.sh            # interactive demo
 #   scripts/run.sh --once     # CI: exit 0 once the purchase is provisioned and recorded
+#   scripts/run.sh --kube     # provision for real on the local control plane
+#                             # (scripts/kube/control-plane.sh: built once, then cached)
 #
 # Settings (environment): EDA_PREFIX (default demo), DATABASE_URL (default the local eda_demo
 # database), PRODUCER_API_TOKENS (default a random token, printed), PRODUCER_PORT (8080),
@@ -15,12 +17,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ONCE=""
+KUBE=""
 TIMEOUT="${EDA_RUN_TIMEOUT:-120}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --once) ONCE=1 ;;
+    --kube) KUBE=1 ;;
     --timeout) TIMEOUT="$2"; shift ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -90,6 +94,13 @@ DBWRITER_PORT="$(port_for 9092)"
 PROVISIONER_PORT="$(port_for 9093)"
 EXPORTER_PORT="$(port_for 9094)"
 
+if [ -n "$KUBE" ]; then
+  say "the local Kubernetes control plane (scripts/kube/control-plane.sh)"
+  scripts/kube/control-plane.sh start
+  eval "$(scripts/kube/control-plane.sh env)"
+  # Its own helm and kubectl first: the machine may have others on the PATH.
+  export KUBECONFIG="$EDA_KUBECONFIG" PATH="$(dirname "$EDA_HELM"):$PATH"
+fi
 CLUSTER=""
 if command -v kubectl >/dev/null 2>&1 && kubectl get --raw /readyz --request-timeout=5s >/dev/null 2>&1; then
   if command -v helm >/dev/null 2>&1; then CLUSTER=1; else say "a cluster answers but helm is missing: planning only"; fi
@@ -135,7 +146,7 @@ start dbwriter "$DBWRITER_PORT"
 PRODUCER_API_TOKENS="$TOKEN" start producer "$PRODUCER_PORT"
 start provisioner "$PROVISIONER_PORT" --mode "$MODE" --chart-root .
 start consumer "$CONSUMER_PORT" log --bind '#' --name demo-log
-[ -n "$CLUSTER" ] && start k8s-event-exporter "$EXPORTER_PORT"
+[ -n "$CLUSTER" ] && start k8s-event-exporter "$EXPORTER_PORT" --state-namespace default
 wait_ready dbwriter "$DBWRITER_PORT"
 wait_ready producer "$PRODUCER_PORT"
 wait_ready provisioner "$PROVISIONER_PORT"
@@ -194,14 +205,20 @@ except ValueError:
     events = []
 for e in events:
     f = e.get("fields", {})
-    detail = f.get("error") or ("dry run" if f.get("dry_run") else "") or f.get("message") or ""
+    if e.get("action") == "provisioned" and not f.get("dry_run"):
+        detail = "namespace %s, release %s revision %s (pods ready)" % (f.get("namespace"), f.get("release"), f.get("revision"))
+    else:
+        detail = f.get("error") or ("dry run" if f.get("dry_run") else "") or f.get("message") or ""
     print("\t".join([e.get("message_id", ""), e.get("action", ""), e.get("app", ""), e.get("time", "")[11:23], str(detail).replace("\t", " ")]))
 ' 2>/dev/null)
   if [ -z "$PRINTED_RECORDED" ] && [ "$(recorded published)" -gt 0 ]; then
     step recorded dbwriter "a row in PostgreSQL (events)"
     PRINTED_RECORDED=1
   fi
-  if [ "$OUTCOME" = provisioned ] && { [ -z "$HAVE_PSQL" ] || [ "$(recorded provisioned)" -gt 0 ]; }; then break; fi
+  if [ "$OUTCOME" = provisioned ] && { [ -z "$HAVE_PSQL" ] || [ "$(recorded provisioned)" -gt 0 ]; }; then
+    # On a cluster, wait for the exported Kubernetes events of the pods too (Scheduled).
+    if [ -z "$CLUSTER" ] || printf '%s' "$TIMELINE" | grep -q '"action":"scheduled"'; then break; fi
+  fi
   if [ "$OUTCOME" = failed ]; then break; fi
   sleep 0.5
 done
@@ -221,8 +238,18 @@ case "$OUTCOME" in
     [ -n "$ONCE" ] && exit 1 ;;
 esac
 
+if [ -n "$CLUSTER" ] && [ "$OUTCOME" = provisioned ]; then
+  NS="$(psql "$DATABASE_URL" -tAqc "SELECT namespace FROM deployments WHERE trace_id = '$TRACE_ID'" 2>/dev/null || echo "$CLIENT")"
+  echo >&2
+  kubectl get pods -n "$NS" -L trace_id >&2 || true
+  KUBECTL_HINT="  kubernetes     KUBECONFIG=$KUBECONFIG $(command -v kubectl) get ns,pods,events -n $NS"
+elif [ -z "$CLUSTER" ]; then
+  KUBECTL_HINT="  kubernetes     planned only; scripts/run.sh --kube provisions for real on a local control plane"
+fi
+
 cat >&2 <<EOF
 
+${KUBECTL_HINT:-}
   portal         $PORTAL   (status of this purchase: ${PORTAL}orders/$TRACE_ID)
   API token      $TOKEN
   trace API      curl -H 'Authorization: Bearer $TOKEN' $API/traces/$TRACE_ID
