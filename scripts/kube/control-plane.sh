@@ -30,7 +30,7 @@ SCHED_PORT="${EDA_KUBE_SCHED_PORT:-10359}"
 SERVICE_CIDR=10.96.0.0/16
 ADMIN_KUBECONFIG="$RUN/admin.kubeconfig"
 # etcd's data is thrown away at each start; in memory where the machine has /dev/shm.
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then ETCD_DATA=/dev/shm/eda-kube-etcd; else ETCD_DATA="$RUN/etcd"; fi
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then ETCD_DATA="/dev/shm/eda-kube-etcd-$ETCD_PORT"; else ETCD_DATA="$RUN/etcd"; fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/eda-target}"
 
 say() { printf 'control-plane: %s\n' "$*" >&2; }
