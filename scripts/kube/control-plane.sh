@@ -37,10 +37,11 @@ say() { printf 'control-plane: %s\n' "$*" >&2; }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 kubectl_() { "$BIN/kubectl" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 
-running() { # name: its pid file names a live process
+running() { # name: its pid file names a live process that is that program (pids are reused)
   local pid
   pid="$(cat "$RUN/$1.pid" 2>/dev/null)" || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
+    && tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1 | grep -q "$1\$"
 }
 
 launch() { # name command...: start in the background, own process group, log and pid file
