@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::exposition;
 use crate::metrics::Metrics;
 
 /// Named readiness checks (`broker`, `consumer`, `database`, …); ready when every one is true.
@@ -80,11 +81,16 @@ async fn readyz(State(h): State<Health>) -> impl IntoResponse {
     (status, Json(serde_json::json!({ "ready": ready, "checks": checks })))
 }
 
-async fn metrics(State(h): State<Health>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        h.metrics.encode(),
-    )
+/// OpenMetrics to a scraper that asks for it (Prometheus does), the classic text format to
+/// anything else (curl, promtool): see [`crate::exposition`].
+async fn metrics(State(h): State<Health>, headers: axum::http::HeaderMap) -> impl IntoResponse {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let encoded = h.metrics.encode();
+    if exposition::wants_openmetrics(accept) {
+        ([(header::CONTENT_TYPE, exposition::OPENMETRICS)], encoded)
+    } else {
+        ([(header::CONTENT_TYPE, exposition::TEXT)], exposition::to_text_format(&encoded))
+    }
 }
 
 /// A bound HTTP server: its address is known before it runs, so tests can bind port 0.

@@ -16,6 +16,7 @@ pub mod config;
 pub mod consumer;
 pub mod envelope;
 pub mod event_type;
+pub mod exposition;
 pub mod health;
 pub mod keyed_lock;
 pub mod message_id;

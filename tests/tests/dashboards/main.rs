@@ -3,4 +3,5 @@
 
 mod grafana;
 mod prometheus;
+mod promtool;
 mod sql;
