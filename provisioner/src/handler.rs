@@ -70,7 +70,7 @@ impl<D: Deployer> Provisioner<D> {
     }
 
     async fn deprovision(&self, message: &Message) -> Result<Vec<Envelope>> {
-        let tenant = Tenant::from_envelope(&message.envelope, &self.catalog)?;
+        let tenant = Tenant::from_envelope(&message.envelope)?;
         let _turn = self.locks.lock(&lock_key(&tenant)).await;
         self.deployer.uninstall(&tenant).await?;
         let delete_namespace =

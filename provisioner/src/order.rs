@@ -36,8 +36,10 @@ pub struct Order {
 }
 
 impl Tenant {
-    /// Reads and checks client, namespace and product (all a `cancelled` event needs).
-    pub fn from_envelope(envelope: &Envelope, catalog: &Catalog) -> Result<Tenant, OrderError> {
+    /// Reads and checks client, namespace and product (all a `cancelled` event needs). The
+    /// product is not looked up in the catalog: a product withdrawn since the purchase can
+    /// still be cancelled, since the release it names is all an uninstall needs.
+    pub fn from_envelope(envelope: &Envelope) -> Result<Tenant, OrderError> {
         let client = field(envelope, "client")?;
         validate_dns1123_label("client", client).map_err(|e| OrderError(e.to_string()))?;
         let namespace = envelope.body_str("namespace").filter(|n| !n.is_empty()).unwrap_or(client);
@@ -48,7 +50,8 @@ impl Tenant {
             )));
         }
         let product = field(envelope, "product")?;
-        product_of(catalog, product)?;
+        // It names the release, which reaches helm's argument vector.
+        validate_dns1123_label("product", product).map_err(|e| OrderError(e.to_string()))?;
         if product.len() > MAX_RELEASE_NAME {
             return Err(OrderError(format!(
                 "product: the release name is over {MAX_RELEASE_NAME} characters"
@@ -67,7 +70,7 @@ impl Tenant {
 impl Order {
     /// Reads and checks everything a `published` event needs.
     pub fn from_envelope(envelope: &Envelope, catalog: &Catalog) -> Result<Order, OrderError> {
-        let tenant = Tenant::from_envelope(envelope, catalog)?;
+        let tenant = Tenant::from_envelope(envelope)?;
         let environment = field(envelope, "environment")?;
         if !catalog.environments.contains_key(environment) {
             return Err(OrderError(format!(

@@ -53,3 +53,25 @@ async fn a_replayed_cancel_of_an_uninstalled_release_still_reports_deprovisioned
     assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0);
     h.finish().await;
 }
+
+#[tokio::test]
+async fn a_product_withdrawn_from_the_catalog_can_still_be_cancelled_and_its_release_goes() {
+    let h = Harness::start(Setup::default()).await;
+    let client = h.client("c12");
+    // A release an earlier catalog deployed, of a product this catalog no longer offers.
+    let c = h.cluster();
+    c.create(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": client}}))
+        .await;
+    let chart = repo_root().join("helm/demo-product").display().to_string();
+    let installed = c.helm(&["install", "product-old", &chart, "--namespace", &client]);
+    assert!(installed.status.success(), "{}", String::from_utf8_lossy(&installed.stderr));
+    h.publish(&order_with(&client, "cancelled", serde_json::json!({"product": "product-old"}))).await;
+
+    let events = h.next_events(1).await;
+    assert_eq!(events[0].0, "deprovisioned", "{:#}", events[0].1);
+    assert_eq!(events[0].1["release"], "product-old");
+    let status = c.helm(&["status", "product-old", "--namespace", &client]);
+    assert!(!status.status.success(), "the withdrawn product's release is uninstalled");
+    assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0);
+    h.finish().await;
+}
