@@ -186,16 +186,15 @@ impl ControlPlane {
         })
     }
 
-    /// Waits until the object is gone.
+    /// Waits, on a watch, until the object is gone (not merely being deleted).
     pub async fn wait_until_gone(&self, resource: &str, namespace: Option<&str>, name: &str) {
         let api = self.api(resource, namespace);
-        let gone =
-            kube::runtime::wait::await_condition(api, name, kube::runtime::wait::conditions::is_deleted(""));
-        // `is_deleted("")` holds for "no such object"; any uid differs from "".
+        let gone = kube::runtime::wait::await_condition(api, name, |o: Option<&DynamicObject>| o.is_none());
         let waited = tokio::time::timeout(WITHIN, gone).await;
         assert!(
             waited.is_ok_and(|r| r.is_ok()),
-            "{resource} {namespace:?}/{name} was not deleted within {WITHIN:?}"
+            "{resource} {namespace:?}/{name} was not deleted within {WITHIN:?}; last state: {:#?}",
+            self.get(resource, namespace, name).await
         );
     }
 
