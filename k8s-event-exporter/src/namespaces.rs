@@ -12,6 +12,7 @@ use kube::api::ListParams;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -43,6 +44,10 @@ pub struct Namespaces {
     api: Api<Namespace>,
     selector: Option<String>,
     misses: Arc<Mutex<HashMap<String, Instant>>>,
+    /// True once the first list is in the store. kube-runtime's `Store::wait_until_ready`
+    /// wakes only the last of several concurrent waiters (its one-shot keeps one waker), so
+    /// one task waits on it and every other waiter waits here.
+    synced: watch::Receiver<bool>,
 }
 
 impl Namespaces {
@@ -68,13 +73,20 @@ impl Namespaces {
                 }
             }
         });
-        Namespaces { store, api, selector, misses: Arc::default() }
+        let (synced_tx, synced) = watch::channel(false);
+        let listed = store.clone();
+        tokio::spawn(async move {
+            // Only fails when the writer is dropped, i.e. the exporter is stopping.
+            if listed.wait_until_ready().await.is_ok() {
+                synced_tx.send_replace(true);
+            }
+        });
+        Namespaces { store, api, selector, misses: Arc::default(), synced }
     }
 
-    /// Waits until the first list of namespaces is in the store.
+    /// Waits until the first list of namespaces is in the store (or the exporter stops).
     pub async fn synced(&self) {
-        // Only fails when the writer is dropped, i.e. the exporter is stopping.
-        self.store.wait_until_ready().await.ok();
+        self.synced.clone().wait_for(|listed| *listed).await.ok();
     }
 
     /// The tenant behind a namespace name.
