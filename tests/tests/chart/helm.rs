@@ -1,0 +1,227 @@
+//! The real helm 4 on both charts: `helm lint --strict`, `helm template` whose output parses
+//! and holds what the chart promises, and the values schema enforced. No cluster is needed,
+//! only the helm binary (`scripts/kube/build.sh` caches it; `EDA_HELM` points elsewhere).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use eda_tests::control_plane::ControlPlane;
+use serde_json::{json, Value};
+
+use crate::files::{chart_dir, read};
+
+/// The values under which every template of helm/eda renders (the cluster tests use them too).
+pub fn every_template_values() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chart/every-template.values.yaml")
+}
+
+fn demo_chart() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../helm/demo-product")
+}
+
+fn helm(args: &[&str]) -> Output {
+    let helm = ControlPlane::default_helm();
+    assert!(helm.exists(), "the real helm is not at {}; run scripts/kube/build.sh", helm.display());
+    Command::new(&helm).args(args).output().unwrap_or_else(|e| panic!("run {}: {e}", helm.display()))
+}
+
+fn succeeded(what: &str, out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{what} failed: {stderr}");
+    String::from_utf8(out.stdout.clone()).expect("helm prints UTF-8")
+}
+
+/// Every document of a multi-document YAML stream, as JSON (empty documents dropped).
+pub fn documents(yaml: &str) -> Vec<Value> {
+    use serde::Deserialize;
+    serde_yaml::Deserializer::from_str(yaml)
+        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("rendered YAML does not parse: {e}")))
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
+/// `helm template <release> helm/eda --namespace <namespace> <args…>`, parsed.
+fn render(release: &str, namespace: &str, args: &[&str]) -> Vec<Value> {
+    let chart = chart_dir().display().to_string();
+    let mut all = vec!["template", release, chart.as_str(), "--namespace", namespace];
+    all.extend_from_slice(args);
+    documents(&succeeded("helm template", &helm(&all)))
+}
+
+fn kinds(docs: &[Value]) -> Vec<(String, String)> {
+    let mut kinds: Vec<(String, String)> = docs
+        .iter()
+        .map(|d| (d["kind"].as_str().unwrap().to_owned(), d["metadata"]["name"].as_str().unwrap().to_owned()))
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+fn count(docs: &[Value], kind: &str) -> usize {
+    docs.iter().filter(|d| d["kind"] == kind).count()
+}
+
+fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} among {:?}", kinds(docs)))
+}
+
+fn yaml_file(path: &Path) -> Value {
+    serde_yaml::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn helm_lint_strict_passes_for_both_charts_and_the_every_template_values() {
+    let eda = chart_dir().display().to_string();
+    let values = every_template_values().display().to_string();
+    let demo = demo_chart().display().to_string();
+    for args in [
+        vec!["lint", "--strict", eda.as_str()],
+        vec!["lint", "--strict", eda.as_str(), "-f", values.as_str()],
+        vec!["lint", "--strict", demo.as_str()],
+    ] {
+        let out = succeeded(&format!("helm {}", args.join(" ")), &helm(&args));
+        assert!(out.contains("1 chart(s) linted, 0 chart(s) failed"), "helm {}: {out}", args.join(" "));
+    }
+}
+
+#[test]
+fn helm_template_renders_the_suite_with_default_values_as_manifests_named_after_the_release() {
+    let docs = render("chart-test", "chart-test-ns", &[]);
+    for doc in &docs {
+        assert!(doc["apiVersion"].is_string() && doc["kind"].is_string(), "{doc:#}");
+        let name = doc["metadata"]["name"].as_str().unwrap_or_else(|| panic!("a name: {doc:#}"));
+        // Cluster-scoped objects too: two releases never share a name.
+        assert!(name.starts_with("chart-test-"), "{name} is not named after the release");
+    }
+    for (kind, n) in [
+        ("Deployment", 4),
+        ("Service", 4),
+        ("ServiceAccount", 4),
+        ("ConfigMap", 3),
+        ("ClusterRole", 2),
+        ("ClusterRoleBinding", 2),
+        ("Role", 1),
+        ("RoleBinding", 1),
+        ("Ingress", 0),
+        ("ServiceMonitor", 0),
+    ] {
+        assert_eq!(count(&docs, kind), n, "{kind}s in {:?}", kinds(&docs));
+    }
+    for binding in docs.iter().filter(|d| d["kind"] == "ClusterRoleBinding") {
+        assert_eq!(binding["subjects"][0]["kind"], "ServiceAccount");
+        assert_eq!(binding["subjects"][0]["namespace"], "chart-test-ns", "bound in the release namespace");
+    }
+}
+
+#[test]
+fn every_template_renders_with_the_every_template_values() {
+    let values = every_template_values().display().to_string();
+    let docs = render("chart-test", "chart-test-ns", &["-f", &values]);
+    for (kind, n) in [("Deployment", 6), ("Service", 6), ("ConfigMap", 4), ("Ingress", 1)] {
+        assert_eq!(count(&docs, kind), n, "{kind}s in {:?}", kinds(&docs));
+    }
+    let catalog = find(&docs, "ConfigMap", "chart-test-catalog");
+    let parsed: Value = serde_yaml::from_str(catalog["data"]["catalog.yaml"].as_str().unwrap()).unwrap();
+    assert_eq!(parsed["products"]["product-a"]["chart"]["path"], "helm/demo-product");
+    let ingress = find(&docs, "Ingress", "chart-test-producer");
+    assert_eq!(ingress["spec"]["ingressClassName"], "nginx");
+    assert_eq!(ingress["spec"]["tls"][0]["secretName"], "eda-tls");
+    let billing = find(&docs, "Deployment", "chart-test-consumer-billing");
+    assert_eq!(billing["spec"]["replicas"], 2);
+    let exporter = find(&docs, "Deployment", "chart-test-k8s-event-exporter");
+    let env = &exporter["spec"]["template"]["spec"]["containers"][0]["env"];
+    let election = env.as_array().unwrap().iter().find(|e| e["name"] == "EXPORTER_LEADER_ELECTION").unwrap();
+    assert_eq!(election["value"], "true", "two replicas elect a leader");
+    for deployment in docs.iter().filter(|d| d["kind"] == "Deployment") {
+        let pod = &deployment["spec"]["template"]["spec"];
+        assert_eq!(pod["nodeSelector"], json!({"kubernetes.io/os": "linux"}), "{}", deployment["metadata"]);
+        assert_eq!(pod["imagePullSecrets"], json!([{"name": "eda-registry"}]));
+        assert!(pod["tolerations"].is_array() && pod["affinity"]["nodeAffinity"].is_object());
+    }
+    // Server-side apply (helm 4's default) keys Service ports by port and protocol; a 1.20 API
+    // server rejects a port without one (tests/tests/chart_on_cluster installs the chart).
+    for service in docs.iter().filter(|d| d["kind"] == "Service") {
+        for port in service["spec"]["ports"].as_array().unwrap() {
+            assert_eq!(port["protocol"], "TCP", "{}: {port}", service["metadata"]["name"]);
+        }
+    }
+    let monitored =
+        render("chart-test", "chart-test-ns", &["-f", &values, "--set", "serviceMonitor.enabled=true"]);
+    let monitor = find(&monitored, "ServiceMonitor", "chart-test");
+    assert_eq!(monitor["apiVersion"], "monitoring.coreos.com/v1");
+}
+
+#[test]
+fn the_rendered_roles_hold_exactly_the_rules_of_the_services_rule_files() {
+    let docs = render("chart-test", "chart-test-ns", &[]);
+    let provisioner = yaml_file(&chart_dir().join("files/provisioner-rbac.yaml"));
+    let exporter = yaml_file(&chart_dir().join("files/k8s-event-exporter-rbac.yaml"));
+    assert_eq!(find(&docs, "ClusterRole", "chart-test-provisioner")["rules"], provisioner);
+    assert_eq!(
+        find(&docs, "ClusterRole", "chart-test-k8s-event-exporter")["rules"],
+        exporter["clusterRole"]["rules"]
+    );
+    assert_eq!(find(&docs, "Role", "chart-test-k8s-event-exporter")["rules"], exporter["role"]["rules"]);
+    for (kind, name) in [
+        ("ClusterRoleBinding", "chart-test-provisioner"),
+        ("ClusterRoleBinding", "chart-test-k8s-event-exporter"),
+        ("RoleBinding", "chart-test-k8s-event-exporter"),
+    ] {
+        let binding = find(&docs, kind, name);
+        assert_eq!(binding["roleRef"]["name"], name);
+        assert_eq!(binding["subjects"][0]["name"], name, "bound to the ServiceAccount of the same name");
+        find(&docs, "ServiceAccount", name);
+    }
+}
+
+#[test]
+fn helm_refuses_values_the_schema_rejects() {
+    let chart = chart_dir().display().to_string();
+    for (set, complaint) in [("queueType=lazy", "/queueType"), ("producer.replica=2", "replica")] {
+        let out = helm(&["template", "chart-test", &chart, "--set", set]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "--set {set} was accepted");
+        assert!(stderr.contains("schema") && stderr.contains(complaint), "--set {set}: {stderr}");
+    }
+}
+
+#[test]
+fn the_demo_product_renders_with_the_values_the_provisioner_sets() {
+    let trace = "9a2ae9de-3f82-4f55-966b-47df50ff51ff";
+    let chart = demo_chart().display().to_string();
+    let (annotation, client, label) = (
+        format!("podAnnotations.trace_id={trace}"),
+        "podAnnotations.client=c1",
+        format!("podLabels.trace_id={trace}"),
+    );
+    let out = helm(&[
+        "template",
+        "product-a",
+        &chart,
+        "--namespace",
+        "c1",
+        "--set-string",
+        &annotation,
+        "--set-string",
+        client,
+        "--set-string",
+        &label,
+    ]);
+    let docs = documents(&succeeded("helm template demo-product", &out));
+    assert_eq!(
+        kinds(&docs),
+        [("ConfigMap", "product-a"), ("Deployment", "product-a"), ("Service", "product-a")]
+            .map(|(k, n)| (k.to_owned(), n.to_owned()))
+    );
+    let deployment = find(&docs, "Deployment", "product-a");
+    let template = &deployment["spec"]["template"]["metadata"];
+    assert_eq!(template["annotations"]["trace_id"], trace);
+    assert_eq!(template["annotations"]["client"], "c1");
+    assert_eq!(template["labels"]["trace_id"], trace);
+    assert!(
+        deployment["spec"]["selector"]["matchLabels"].get("trace_id").is_none(),
+        "the trace id is not part of the (immutable) selector"
+    );
+}
