@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::kube_event::KubeEvent;
 
@@ -80,11 +80,18 @@ pub struct Gate {
     /// Events at or below this resourceVersion were handled already.
     floor: Option<u64>,
     /// Events that last happened before this are old; `None` with `--replay` or a watermark.
+    /// Whole seconds: see [`Gate::new`].
     cutoff: Option<DateTime<Utc>>,
 }
 
 impl Gate {
+    /// The cutoff is rounded down to the second: core/v1 timestamps (`firstTimestamp`,
+    /// `lastTimestamp`, served by events.k8s.io as `deprecated*Timestamp`; what
+    /// kube-controller-manager's controllers write) carry whole seconds, so an event that
+    /// happened just after the start, in the same second, would read as older than a
+    /// sub-second cutoff and be skipped.
     pub fn new(capacity: usize, floor: Option<u64>, cutoff: Option<DateTime<Utc>>) -> Self {
+        let cutoff = cutoff.map(|c| c.trunc_subsecs(0));
         Gate { seen: SeenEvents::new(capacity), floor, cutoff }
     }
 
@@ -154,6 +161,18 @@ mod tests {
         assert_eq!(gate.check(&e), Err(Skip::Old));
         e.last_time = Some(now + chrono::Duration::seconds(1));
         assert_eq!(gate.check(&e), Ok(()));
+    }
+
+    #[test]
+    fn an_event_of_the_start_second_written_with_whole_seconds_is_not_old() {
+        let start = "2024-05-01T10:00:00.900Z".parse::<DateTime<Utc>>().unwrap();
+        let gate = Gate::new(100, None, Some(start));
+        let mut e = ev("a", 1, 1);
+        // Happened at 10:00:00.950, stored by a core/v1 writer as 10:00:00.
+        e.last_time = Some("2024-05-01T10:00:00Z".parse().unwrap());
+        assert_eq!(gate.check(&e), Ok(()));
+        e.last_time = Some("2024-05-01T09:59:59Z".parse().unwrap());
+        assert_eq!(gate.check(&e), Err(Skip::Old));
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct ExporterMetrics {
     pub publish_retries: Counter,
     pub watch_restarts: Counter,
     pub watch_errors: Counter,
+    /// 410 Gone answers on the event watch: its resourceVersion was compacted away.
+    pub watch_expired: Counter,
     pub leader: Gauge,
     pub dedupe_entries: Gauge,
 }
@@ -60,6 +62,11 @@ impl ExporterMetrics {
             "k8s_event_watch_errors",
             "Errors reported by the event watch",
             m.watch_errors.clone(),
+        );
+        metrics.register(
+            "k8s_event_watch_expired",
+            "Event watches answered 410 Gone (history compacted away); each makes the watcher relist",
+            m.watch_expired.clone(),
         );
         metrics.register("k8s_event_exporter_leader", "1 while this replica publishes", m.leader.clone());
         metrics.register(

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{KubeContext, Result};
+use crate::error::{status_code, KubeContext, Result};
 use crate::kube_event::KubeEvent;
 use crate::metrics::ExporterMetrics;
 
@@ -80,6 +80,9 @@ async fn watch_kind<K>(
             None => return,
             Some(Err(error)) => {
                 metrics.watch_errors.inc();
+                if is_gone(&error) {
+                    metrics.watch_expired.inc();
+                }
                 tracing::warn!(%error, "event watch failed; the watcher backs off and resumes");
                 continue;
             }
@@ -104,5 +107,17 @@ async fn watch_kind<K>(
         if sent.is_err() {
             return;
         }
+    }
+}
+
+/// A 410 Gone: the watch's resourceVersion is older than the API server's history (etcd
+/// compacted it), so the watcher starts over with a list.
+fn is_gone(error: &watcher::Error) -> bool {
+    match error {
+        watcher::Error::WatchError(status) => status.code == 410,
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => status_code(e) == Some(410),
+        watcher::Error::NoResourceVersion => false,
     }
 }

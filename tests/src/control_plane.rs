@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, PostParams};
-use kube::runtime::watcher;
+use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
 use serde_json::{json, Value};
 
@@ -164,13 +164,17 @@ impl ControlPlane {
         let api = self.api(resource, namespace);
         let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
         let mut last = None;
-        let mut stream = watcher(api, config).boxed();
+        let mut stream = watcher(api, config).default_backoff().boxed();
         let waited = tokio::time::timeout(within, async {
             while let Some(event) = stream.next().await {
                 let object = match event {
                     Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => o,
                     Ok(_) => continue,
-                    Err(e) => panic!("watch {resource} {namespace:?}/{name}: {e}"),
+                    // The watcher retries (a 410 relists); the timeout bounds a watch that never recovers.
+                    Err(e) => {
+                        tracing::warn!(%e, "watch {resource} {namespace:?}/{name} failed; retrying");
+                        continue;
+                    }
                 };
                 let value = serde_json::to_value(&object).expect("an object serializes");
                 if condition(&value) {

@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
@@ -133,12 +133,20 @@ async fn run_pods(client: Client, node: String) -> anyhow::Result<()> {
     let all: Api<Pod> = Api::all(client.clone());
     let config = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
     let mut pods = watcher(all, config).default_backoff().applied_objects().boxed();
-    while let Some(pod) = pods.try_next().await.context("watch the node's pods")? {
+    while let Some(next) = pods.next().await {
+        // A failed or expired (410) watch is retried by the watcher with backoff, relisting.
+        let pod = match next {
+            Ok(pod) => pod,
+            Err(e) => {
+                eprintln!("fake-kubelet: the pod watch failed, retrying: {e}");
+                continue;
+            }
+        };
         if let Err(e) = handle(&client, &pod).await {
             eprintln!("fake-kubelet: pod {}/{}: {e:#}", ns(&pod), name(&pod));
         }
     }
-    Ok(())
+    anyhow::bail!("the pod watch ended")
 }
 
 fn ns(pod: &Pod) -> &str {
