@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reruns every benchmark of docs/benchmarks.md, one after the other, on this machine (release
-# builds; RabbitMQ and PostgreSQL local). Takes about 20 minutes; run it on a quiet machine.
+# builds; RabbitMQ and PostgreSQL local, the test Kubernetes control plane on loopback). Takes
+# about 45 minutes (25 of them the provisioner on the real control plane); run it on a quiet machine.
 # The fault-injection suite is separate (scripts/faults.sh): it restarts the shared services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,11 @@ section "producer orders/s";               for _ in 1 2 3; do "$ex/bench_orders"
 section "dbwriter (quorum)";               "$ex/bench_dbwriter" 100000 3 10000 15
 section "dbwriter (classic)";              BENCH_QUEUE_TYPE=classic "$ex/bench_dbwriter" 100000 3 10000 15
 section "provisioner";                     "$ex/bench_provisioner" 200 200 4
+section "provisioner on the real control plane, against bare helm"
+scripts/kube/control-plane.sh start
+# RUST_LOG unset: the provisioner logs with its default filter, as in production, and the
+# benchmark reads its "running helm" lines to split eda's own time.
+(eval "$(scripts/kube/control-plane.sh env)" && env -u RUST_LOG "$ex/bench_real_cluster" --tenants 40,200 --concurrency 4 --rounds 3)
 section "k8s-event-exporter";              "$ex/bench_exporter" 20000
 section "consumer engine";                 "$ex/bench_consumer" 300 3
 section "load generator (1,000 msg/s)";    "$CARGO_TARGET_DIR/release/eda-loadgen" --rate 1000 --count 30000 --runs 3
