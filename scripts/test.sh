@@ -11,14 +11,9 @@ scripts/dev-services.sh
 scripts/test-tools.sh
 # A real Kubernetes control plane on loopback (built once, cached under ~/.cache/eda-kube), or
 # the cluster of EDA_E2E_KUBECONFIG (kind, k3d, …) instead: docs/operations.md.
-if [ -n "${EDA_E2E_KUBECONFIG:-}" ]; then
-  scripts/kube/build.sh
-  eval "$(scripts/kube/control-plane.sh env)"
-  export EDA_KUBECONFIG="$EDA_E2E_KUBECONFIG"
-else
-  scripts/kube/control-plane.sh start
-  eval "$(scripts/kube/control-plane.sh env)"
-fi
+if [ -n "${EDA_E2E_KUBECONFIG:-}" ]; then scripts/kube/build.sh; else scripts/kube/control-plane.sh start; fi
+eval "$(scripts/kube/control-plane.sh env)"
+if [ -n "${EDA_E2E_KUBECONFIG:-}" ]; then export EDA_KUBECONFIG="$EDA_E2E_KUBECONFIG"; fi
 
 cargo fmt --all -- --check
 if cargo nextest --version >/dev/null 2>&1; then

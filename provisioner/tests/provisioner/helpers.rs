@@ -111,7 +111,7 @@ impl Harness {
             }
         };
         let helm_bin = match &setup.helm {
-            Helm::Real => cluster.as_ref().map_or_else(|| ControlPlane::default_helm(), |c| c.helm.clone()),
+            Helm::Real => cluster.as_ref().map_or_else(ControlPlane::default_helm, |c| c.helm.clone()),
             Helm::Fake(script) => {
                 std::fs::write(dir.path().join("helm-script"), script.join("\n") + "\n").unwrap();
                 helm_wrapper(dir.path())
