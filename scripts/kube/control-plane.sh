@@ -226,6 +226,8 @@ stop() {
     fi
     rm -f "$RUN/$name.pid"
   done
+  # etcd's data is thrown away at each start anyway; in /dev/shm it holds memory until then.
+  running etcd || rm -rf "$ETCD_DATA"
 }
 
 case "${1:-start}" in
