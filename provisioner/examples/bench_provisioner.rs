@@ -12,15 +12,17 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use eda_common::config::parse_delays;
-use eda_common::publisher::envelope_properties;
-use eda_common::{Envelope, EventType};
 use eda_tests::broker::TestBroker;
 use eda_tests::kube_api::KubeApiTestServer;
 use futures_util::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicPublishOptions};
+use lapin::options::{BasicAckOptions, BasicConsumeOptions};
 use lapin::types::FieldTable;
 use provisioner::{Application, Config, Shutdown};
 use tokio::sync::mpsc;
+
+#[path = "bench_support/mod.rs"]
+mod bench_support;
+use bench_support::{peak_rss_kb, publish, publish_all};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -72,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
 
     // 2. A burst of tenants.
     let started = Instant::now();
-    publish_all(&t, (0..tenants).map(|i| format!("burst-{i}"))).await;
+    publish_all(&t, (0..tenants).map(|i| format!("burst-{i}")), || ()).await;
     let published = started.elapsed();
     let mut seen: HashMap<String, ()> = HashMap::new();
     while seen.len() < tenants {
@@ -94,43 +96,6 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn publish(t: &TestBroker, client: &str) {
-    let (envelope, props) = order(client);
-    t.publish_event(envelope.event_type().as_str(), &envelope.to_json(), props).await;
-}
-
-/// Publishes every order with all confirms in flight at once, so the burst arrives together.
-async fn publish_all(t: &TestBroker, clients: impl Iterator<Item = String>) {
-    let mut confirms = Vec::new();
-    for client in clients {
-        let (envelope, props) = order(&client);
-        let confirm = t
-            .channel()
-            .basic_publish(
-                t.name("events").as_str().into(),
-                envelope.event_type().as_str().into(),
-                BasicPublishOptions::default(),
-                &envelope.to_json(),
-                props,
-            )
-            .await
-            .expect("publish");
-        confirms.push(confirm);
-    }
-    for confirm in confirms {
-        assert!(confirm.await.expect("confirm").is_ack(), "the broker acked the order");
-    }
-}
-
-fn order(client: &str) -> (Envelope, lapin::BasicProperties) {
-    let event_type = EventType::new("mycompany", "producer", client, "published").unwrap();
-    let body = serde_json::json!({"client": client, "environment": "development", "hardware": "classic",
-                                  "product": "product-a", "archtype": "saas"});
-    let envelope = Envelope::new(event_type, uuid::Uuid::new_v4(), body.as_object().unwrap().clone());
-    let props = envelope_properties(&envelope, &uuid::Uuid::new_v4().to_string(), "bench");
-    (envelope, props)
-}
-
 /// The client of every `provisioned` event, as it arrives.
 async fn provisioned_stream(t: &TestBroker, queue: &str) -> mpsc::UnboundedReceiver<String> {
     let (tx, rx) = mpsc::unbounded_channel();
@@ -149,13 +114,4 @@ async fn provisioned_stream(t: &TestBroker, queue: &str) -> mpsc::UnboundedRecei
         }
     });
     rx
-}
-
-fn peak_rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }

@@ -31,16 +31,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use eda_common::config::parse_delays;
-use eda_common::publisher::envelope_properties;
-use eda_common::{Envelope, EventType};
 use eda_tests::broker::TestBroker;
 use eda_tests::control_plane::ControlPlane;
 use futures_util::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicPublishOptions};
+use lapin::options::{BasicAckOptions, BasicConsumeOptions};
 use lapin::types::FieldTable;
 use provisioner::{Application, Config, Shutdown};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+
+#[path = "bench_support/mod.rs"]
+mod bench_support;
+use bench_support::{order, peak_rss_kb, publish, publish_all};
 
 #[derive(Parser, Debug)]
 #[command(about = "eda against a bare helm loop on the real test control plane")]
@@ -340,7 +342,7 @@ impl Env {
         let load_before = loadavg();
         let cpu_before = CpuSnapshot::take();
         let started = Instant::now();
-        let published = publish_all(&t, &clients).await;
+        let published = publish_all(&t, &clients, now_us).await;
         let finished = wait_done(&mut events, &mut seen, &clients, Duration::from_secs(timeout_secs)).await;
         let makespan = started.elapsed();
         let (cpu, machine_busy) = cpu_before.since(self.ticks);
@@ -662,46 +664,6 @@ fn write_wrapper(dir: &Path, helm: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn order(client: &str) -> (Envelope, lapin::BasicProperties) {
-    let event_type = EventType::new("mycompany", "producer", client, "published").unwrap();
-    let body = json!({"client": client, "environment": "development", "hardware": "classic",
-                      "product": "product-a", "archtype": "saas"});
-    let envelope = Envelope::new(event_type, uuid::Uuid::new_v4(), body.as_object().unwrap().clone());
-    let props = envelope_properties(&envelope, &uuid::Uuid::new_v4().to_string(), "bench");
-    (envelope, props)
-}
-
-async fn publish(t: &TestBroker, client: &str) {
-    let (envelope, props) = order(client);
-    t.publish_event(envelope.event_type().as_str(), &envelope.to_json(), props).await;
-}
-
-/// Publishes every order with all confirms in flight at once; returns each one's publish time.
-async fn publish_all(t: &TestBroker, clients: &[String]) -> Vec<Us> {
-    let mut confirms = Vec::new();
-    let mut at = Vec::new();
-    for client in clients {
-        let (envelope, props) = order(client);
-        at.push(now_us());
-        let confirm = t
-            .channel()
-            .basic_publish(
-                t.name("events").as_str().into(),
-                envelope.event_type().as_str().into(),
-                BasicPublishOptions::default(),
-                &envelope.to_json(),
-                props,
-            )
-            .await
-            .expect("publish");
-        confirms.push(confirm);
-    }
-    for confirm in confirms {
-        assert!(confirm.await.expect("confirm").is_ack(), "the broker acked the order");
-    }
-    at
-}
-
 /// One event of the provisioner's, as the tap received it.
 struct Tapped {
     client: String,
@@ -872,15 +834,6 @@ fn loadavg() -> String {
         .take(3)
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn peak_rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// Nearest-rank percentile, in milliseconds.
