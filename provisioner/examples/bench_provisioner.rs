@@ -17,12 +17,12 @@ use eda_tests::kube_api::KubeApiTestServer;
 use futures_util::StreamExt;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions};
 use lapin::types::FieldTable;
-use provisioner::{Application, Config, Shutdown};
+use provisioner::Config;
 use tokio::sync::mpsc;
 
 #[path = "bench_support/mod.rs"]
 mod bench_support;
-use bench_support::{peak_rss_kb, publish, publish_all};
+use bench_support::{peak_rss_kb, publish, publish_all, Running};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -47,17 +47,8 @@ async fn main() -> anyhow::Result<()> {
     config.kubeconfig = Some(api.write_kubeconfig(dir.path()));
     config.helm_bin = helm;
     config.concurrency = concurrency;
-    t.track_service("provisioner", 1);
-    eda_common::topology::Topology::new(&t.prefix, config.common.queue_type)
-        .declare_shared(t.channel())
-        .await
-        .expect("declare the shared topology");
-    let tap = t.tap("bench", "*.provisioner.event.*.provisioned").await;
-    let app = Application::build(config).await?;
-    let health = app.health.clone();
-    let shutdown = Shutdown::new();
-    let run = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    health.readiness.wait_for("consumer", true).await;
+    let provisioner = Running::start(&t, config, "*.provisioner.event.*.provisioned").await?;
+    let tap = provisioner.tap.clone();
     let mut done = provisioned_stream(&t, &tap).await;
 
     // 1. One at a time.
@@ -90,8 +81,7 @@ async fn main() -> anyhow::Result<()> {
         api.list("namespaces", None).len()
     );
 
-    shutdown.cancel();
-    run.await??;
+    provisioner.stop().await?;
     t.cleanup().await;
     Ok(())
 }

@@ -36,13 +36,13 @@ use eda_tests::control_plane::ControlPlane;
 use futures_util::StreamExt;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions};
 use lapin::types::FieldTable;
-use provisioner::{Application, Config, Shutdown};
+use provisioner::Config;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 #[path = "bench_support/mod.rs"]
 mod bench_support;
-use bench_support::{order, peak_rss_kb, publish, publish_all};
+use bench_support::{order, peak_rss_kb, publish, publish_all, Running};
 
 #[derive(Parser, Debug)]
 #[command(about = "eda against a bare helm loop on the real test control plane")]
@@ -313,17 +313,8 @@ impl Env {
         config.helm_timeout = Duration::from_secs(300);
         config.chart_root = self.repo_root.clone();
         config.concurrency = self.concurrency;
-        t.track_service("provisioner", 1);
-        eda_common::topology::Topology::new(&t.prefix, config.common.queue_type)
-            .declare_shared(t.channel())
-            .await
-            .expect("declare the shared topology");
-        let tap = t.tap("bench", "*.provisioner.event.#").await;
-        let app = Application::build(config).await?;
-        let health = app.health.clone();
-        let shutdown = Shutdown::new();
-        let run = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-        health.readiness.wait_for("consumer", true).await;
+        let provisioner = Running::start(&t, config, "*.provisioner.event.#").await?;
+        let tap = provisioner.tap.clone();
         let mut events = tap_stream(&t, &tap).await;
         let mut seen: HashMap<String, Seen> = HashMap::new();
 
@@ -347,8 +338,7 @@ impl Env {
         let makespan = started.elapsed();
         let (cpu, machine_busy) = cpu_before.since(self.ticks);
         let load_after = loadavg();
-        shutdown.cancel();
-        run.await??;
+        provisioner.stop().await?;
         t.cleanup().await;
 
         let calls = self.helm_calls(&t.prefix);

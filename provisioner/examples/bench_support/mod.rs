@@ -61,3 +61,39 @@ pub fn peak_rss_kb() -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
+
+/// A provisioner running in-process on `t`'s prefix, consuming, with a tap on its events.
+pub struct Running {
+    pub tap: String,
+    shutdown: provisioner::Shutdown,
+    run: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Declares the shared topology, binds the tap (`pattern` on `<prefix>.events`), builds
+    /// and starts the provisioner from `config`, and waits until it consumes.
+    pub async fn start(
+        t: &TestBroker,
+        config: provisioner::Config,
+        pattern: &str,
+    ) -> anyhow::Result<Running> {
+        t.track_service("provisioner", 1);
+        eda_common::topology::Topology::new(&t.prefix, config.common.queue_type)
+            .declare_shared(t.channel())
+            .await
+            .expect("declare the shared topology");
+        let tap = t.tap("bench", pattern).await;
+        let app = provisioner::Application::build(config).await?;
+        let health = app.health.clone();
+        let shutdown = provisioner::Shutdown::new();
+        let run = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        health.readiness.wait_for("consumer", true).await;
+        Ok(Running { tap, shutdown, run })
+    }
+
+    /// Stops it as SIGTERM would and waits until it has.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.run.await?
+    }
+}
