@@ -30,6 +30,6 @@ pub mod topology;
 pub use broker::Broker;
 pub use client_name::ClientName;
 pub use config::CommonArgs;
-pub use envelope::{Envelope, EnvelopeError};
+pub use envelope::{Envelope, EnvelopeError, PublishedOnForm};
 pub use event_type::EventType;
 pub use publisher::Publisher;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use eda_common::consumer::{self, ConsumerSpec};
 use eda_common::health::{self, Health, HttpServer, Readiness};
-use eda_common::keyed_lock::KeyedLock;
 use eda_common::metrics::Metrics;
 use eda_common::shutdown::Shutdown;
 use eda_common::topology::ServiceQueue;
@@ -19,6 +18,10 @@ use crate::config::{Config, DeployerKind, Mode, DEFAULT_HTTP_PORT};
 use crate::deploy::{Deployer, FluxDeployer, FluxSettings, HelmDeployer, HelmSettings, PlanDeployer};
 use crate::handler::Provisioner;
 use crate::metrics::ProvisionerMetrics;
+use crate::reconcile::controller;
+use crate::reconcile::lease::LeaseLock;
+use crate::reconcile::{ReconcileSettings, Reconciler};
+use crate::tenants::TenantStore;
 
 /// The queue's service name and the `app` of published events.
 pub const SERVICE: &str = "provisioner";
@@ -66,6 +69,7 @@ impl Application {
             timeout: c.helm_timeout,
             kubeconfig: c.kubeconfig.clone(),
             chart_root: c.chart_root.clone(),
+            kill_grace: c.helm_kill_grace,
         };
         let flux = FluxSettings {
             git_source_name: c.flux_source_name.clone(),
@@ -90,28 +94,76 @@ impl Application {
     }
 
     async fn serve<D: Deployer>(self, deployer: D, shutdown: Shutdown) -> anyhow::Result<()> {
-        let publisher = Publisher::new(&self.broker, self.config.publish_timeout);
+        let c = &self.config;
+        let publisher = Publisher::new(&self.broker, c.publish_timeout);
+        let metrics = ProvisionerMetrics::register(&self.health.metrics);
+        let prefix = &c.common.prefix;
+        let store = match &self.cluster {
+            Some(cluster) => TenantStore::kube(cluster.client().clone(), prefix),
+            None => TenantStore::memory(prefix),
+        };
+        let settings = ReconcileSettings {
+            max_retries: c.common.max_retries,
+            retry_delays: c.common.retry_delays.0.clone(),
+            resync: c.resync_interval,
+            abandoned_after: c.helm_timeout + c.helm_kill_grace,
+        };
+        let reconciler = Arc::new(Reconciler::new(
+            store.clone(),
+            self.cluster.clone(),
+            self.catalog.clone(),
+            deployer,
+            publisher.clone(),
+            c.common.company.clone(),
+            metrics.clone(),
+            settings,
+        ));
+        let leading = match &self.cluster {
+            Some(cluster) => {
+                let identity = c.identity.clone().unwrap_or_else(default_identity);
+                let name = format!("{prefix}-{SERVICE}");
+                let lease = LeaseLock::new(
+                    cluster.client().clone(),
+                    &c.lease_namespace,
+                    &name,
+                    &identity,
+                    c.lease_duration,
+                );
+                let api = kube::Api::all(cluster.client().clone());
+                let concurrency = c.concurrency.max(1);
+                Some(tokio::spawn(controller::lead(
+                    reconciler.clone(),
+                    lease,
+                    api,
+                    concurrency,
+                    shutdown.clone(),
+                )))
+            }
+            None => None,
+        };
         let handler = Provisioner {
             catalog: self.catalog.clone(),
-            cluster: self.cluster.clone(),
-            deployer,
+            store,
             publisher: publisher.clone(),
-            company: self.config.common.company.clone(),
-            locks: KeyedLock::new(),
-            metrics: ProvisionerMetrics::register(&self.health.metrics),
+            company: c.common.company.clone(),
+            metrics,
+            inline: self.cluster.is_none().then_some(reconciler),
         };
         let spec = ConsumerSpec {
             queue: ServiceQueue {
                 service: SERVICE.into(),
                 bindings: BINDINGS.iter().map(|b| b.to_string()).collect(),
             },
-            concurrency: self.config.concurrency.max(1),
+            concurrency: c.concurrency.max(1),
             emit_failed: true,
         };
         let http = tokio::spawn(self.http.serve(shutdown.clone()));
         let consumed = consumer::run(&publisher, spec, Arc::new(handler), shutdown.clone()).await;
-        // Whatever ended the consumer, stop the HTTP server too, then close the connection.
+        // Whatever ended the consumer, stop the reconciler and the HTTP server too, then close.
         shutdown.cancel();
+        if let Some(leading) = leading {
+            leading.await.context("the reconciler task panicked")?;
+        }
         let served = http.await.context("the HTTP server task panicked")?;
         self.broker.close().await;
         consumed.context("the consumer stopped")?;
@@ -119,6 +171,13 @@ impl Application {
         tracing::info!("provisioner stopped");
         Ok(())
     }
+}
+
+/// `<host>-<pid>-<random>`: unique per process, readable in `kubectl get lease`.
+fn default_identity() -> String {
+    let host =
+        std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "provisioner".into());
+    format!("{host}-{}-{:04x}", std::process::id(), fastrand::u16(..))
 }
 
 /// A kube client from `--kubeconfig`, else kube's inference (in-cluster, then ~/.kube/config).

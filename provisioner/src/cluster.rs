@@ -40,15 +40,19 @@ impl Cluster {
     }
 
     /// Namespace first (everything else lives in it), then quota, limits and network policy.
-    pub async fn apply_baseline(&self, order: &Order, catalog: &Catalog) -> Result<()> {
+    /// Returns each object's resourceVersion after the apply: an apply that changed nothing
+    /// leaves it as it was, so a resync can tell a repair from a no-op.
+    pub async fn apply_baseline(&self, order: &Order, catalog: &Catalog) -> Result<Vec<String>> {
         let ns = &order.tenant.namespace;
-        apply(Api::<Namespace>::all(self.client.clone()), &namespace_for(order, catalog)).await?;
-        apply(Api::<ResourceQuota>::namespaced(self.client.clone(), ns), &resource_quota_for(order, catalog))
-            .await?;
-        apply(Api::<LimitRange>::namespaced(self.client.clone(), ns), &limit_range_for(order, catalog))
-            .await?;
-        apply(Api::<NetworkPolicy>::namespaced(self.client.clone(), ns), &network_policy_for(order)).await?;
-        Ok(())
+        let c = || self.client.clone();
+        Ok(vec![
+            version(apply(Api::<Namespace>::all(c()), &namespace_for(order, catalog)).await?),
+            version(
+                apply(Api::<ResourceQuota>::namespaced(c(), ns), &resource_quota_for(order, catalog)).await?,
+            ),
+            version(apply(Api::<LimitRange>::namespaced(c(), ns), &limit_range_for(order, catalog)).await?),
+            version(apply(Api::<NetworkPolicy>::namespaced(c(), ns), &network_policy_for(order)).await?),
+        ])
     }
 
     /// Applies an object of a kind known at run time (a Flux HelmRelease or source).
@@ -92,6 +96,10 @@ where
     let applied =
         api.patch(&name, &apply_params(), &Patch::Apply(object)).await.map_err(|e| Error::kube(what, e))?;
     Ok(applied)
+}
+
+fn version<K: Resource>(object: K) -> String {
+    object.meta().resource_version.clone().unwrap_or_default()
 }
 
 /// 404 on a delete means the wanted state already holds.

@@ -87,6 +87,29 @@ pub struct Config {
     #[arg(long, env = "PROVISIONER_FLUX_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
     pub flux_timeout: Duration,
 
+    /// Extra time helm gets beyond `--helm-timeout` before it is killed; a release pending
+    /// longer than both is taken as abandoned and recovered (`PROVISIONER_HELM_KILL_GRACE`; default 60s).
+    #[arg(long, env = "PROVISIONER_HELM_KILL_GRACE", default_value = "60s", value_parser = parse_duration)]
+    pub helm_kill_grace: Duration,
+
+    /// How often the reconciler checks a settled tenant for drift (`PROVISIONER_RESYNC_INTERVAL`; default 10m).
+    #[arg(long, env = "PROVISIONER_RESYNC_INTERVAL", default_value = "10m", value_parser = parse_duration)]
+    pub resync_interval: Duration,
+
+    /// Namespace of the reconciler's Lease, `<EDA_PREFIX>-provisioner` (`PROVISIONER_LEASE_NAMESPACE`;
+    /// default `default`; the chart sets its release namespace).
+    #[arg(long, env = "PROVISIONER_LEASE_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+
+    /// How long the Lease holds without renewal (`PROVISIONER_LEASE_DURATION`; default 15s).
+    #[arg(long, env = "PROVISIONER_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+
+    /// This replica's name in the Lease (`PROVISIONER_IDENTITY`; default the host name, the
+    /// process id and a random suffix).
+    #[arg(long, env = "PROVISIONER_IDENTITY")]
+    pub identity: Option<String>,
+
     /// How long a publish may wait for the broker's confirm (`PROVISIONER_PUBLISH_TIMEOUT`; default 10s).
     #[arg(long, env = "PROVISIONER_PUBLISH_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub publish_timeout: Duration,
@@ -110,6 +133,11 @@ impl Config {
             flux_interval: "10m".into(),
             flux_timeout: Duration::from_secs(300),
             publish_timeout: Duration::from_secs(10),
+            helm_kill_grace: Duration::from_secs(60),
+            resync_interval: Duration::from_secs(600),
+            lease_namespace: "default".into(),
+            lease_duration: Duration::from_secs(15),
+            identity: None,
         }
     }
 }

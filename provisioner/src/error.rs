@@ -25,6 +25,8 @@ pub enum Error {
     Publish { action: &'static str, source: eda_common::publisher::PublishError },
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    #[error("{what}: every one of {attempts} writes lost a race with another writer")]
+    Conflict { what: String, attempts: usize },
 }
 
 impl Error {
@@ -38,7 +40,9 @@ impl Error {
             Error::Order(_) | Error::FluxFailed { .. } => false,
             Error::Kube { source, .. } => kube_is_transient(source),
             Error::Helm { transient, .. } => *transient,
-            Error::FluxTimeout { .. } | Error::Publish { .. } | Error::Io { .. } => true,
+            Error::FluxTimeout { .. } | Error::Publish { .. } | Error::Io { .. } | Error::Conflict { .. } => {
+                true
+            }
         }
     }
 
@@ -54,17 +58,23 @@ impl Error {
 
 impl From<Error> for HandlerError {
     fn from(e: Error) -> Self {
-        let reason = match &e {
+        if e.is_transient() {
+            HandlerError::transient(e.reason())
+        } else {
+            HandlerError::permanent(e.reason())
+        }
+    }
+}
+
+impl Error {
+    /// The message for people: a Tenant's condition, a `failed` event, a dead letter.
+    pub fn reason(&self) -> String {
+        match self {
             // The API's own message says what was refused; kube's Display adds Debug noise.
             Error::Kube { action, source: kube::Error::Api(status) } => {
                 format!("Kubernetes API: {action}: {} {}: {}", status.code, status.reason, status.message)
             }
             other => other.to_string(),
-        };
-        if e.is_transient() {
-            HandlerError::transient(reason)
-        } else {
-            HandlerError::permanent(reason)
         }
     }
 }

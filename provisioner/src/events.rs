@@ -72,3 +72,33 @@ pub fn derived_id(cause_message_id: &str, action: &str) -> String {
 fn order_fields(order: &Order) -> Value {
     json!({"environment": order.environment, "hardware": order.hardware})
 }
+
+/// `failed`: the reconciler gave up on the tenant's newest order (it tries again at the next
+/// resync or order); `error` says why, `order_id` which order.
+pub fn failed(company: &str, order: &Order, order_id: &str, error: &str) -> Envelope {
+    let mut extra = order_fields(order);
+    if let Value::Object(extra) = &mut extra {
+        extra.insert("error".into(), error.into());
+        extra.insert("order_id".into(), order_id.into());
+        extra.insert("failed_message_id".into(), order_id.into());
+    }
+    tenant_event(company, &order.tenant, "failed", extra)
+}
+
+/// `superseded`: an order older than the tenant's newest changed nothing (DESIGN.md §8). In
+/// the stale order's trace, so that its buyer's status page says why.
+pub fn superseded(
+    company: &str,
+    tenant: &Tenant,
+    stale: &crate::order::OrderStamp,
+    newer: &crate::tenants::Stale,
+) -> Envelope {
+    let extra = json!({
+        "order_id": stale.id,
+        "order_time": stale.time_text(),
+        "newer_order_id": newer.newer.id,
+        "newer_order_time": newer.newer.time,
+        "newer_desired": newer.desired.as_str(),
+    });
+    tenant_event(company, tenant, "superseded", extra)
+}

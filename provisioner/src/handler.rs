@@ -1,103 +1,112 @@
-//! The message handler: `published` → baseline + release → `provisioned`;
-//! `cancelled` → uninstall → `deprovisioned`. One order per namespace/release at a time.
+//! The order handler: a `published` or `cancelled` becomes its Tenant's desired state, written
+//! only if the order is newer than the tenant's newest (DESIGN.md §8). That write is the
+//! order's durable effect; the reconciler does the rest. A stale order is acked with no
+//! effect and answered with `superseded`. An order is retried (§4) only when its Tenant
+//! cannot be written; an invalid one is dead-lettered with the reason.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use eda_common::consumer::{Handler, HandlerError, Message};
-use eda_common::keyed_lock::KeyedLock;
 use eda_common::{Envelope, Publisher};
 
 use crate::catalog::Catalog;
-use crate::cluster::Cluster;
-use crate::deploy::{log_object, Deployer, Release};
-use crate::error::{Error, Result};
+use crate::deploy::{Deployer, Release};
+use crate::error::Result;
 use crate::events;
 use crate::metrics::ProvisionerMetrics;
-use crate::objects::{limit_range_for, namespace_for, network_policy_for, resource_quota_for};
-use crate::order::{Order, OrderError, Tenant};
+use crate::order::{Order, OrderError, OrderStamp, Tenant};
+use crate::reconcile::{Next, Reconciler};
+use crate::tenants::{tenant_name, Recorded, TenantSpec, TenantStore};
 
-/// Everything a delivery needs; `cluster` is `None` in plan mode.
+/// Everything a delivery needs.
 pub struct Provisioner<D> {
     pub catalog: Arc<Catalog>,
-    pub cluster: Option<Cluster>,
-    pub deployer: D,
+    pub store: TenantStore,
     pub publisher: Publisher,
     pub company: String,
-    pub locks: KeyedLock,
     pub metrics: ProvisionerMetrics,
+    /// Plan mode: no controller watches a store in memory, so the handler reconciles the
+    /// tenant itself, at once, after recording the order.
+    pub inline: Option<Arc<Reconciler<D>>>,
 }
 
 impl<D: Deployer> Handler for Provisioner<D> {
     async fn handle(&self, message: &Message) -> Result<Vec<Envelope>, HandlerError> {
-        let started = Instant::now();
-        let (operation, result) = match message.envelope.event_type().action() {
-            "published" => ("provision", self.provision(message).await),
-            "cancelled" => ("deprovision", self.deprovision(message).await),
+        let spec = match message.envelope.event_type().action() {
+            "published" => self.purchase(&message.envelope, &OrderStamp::of(message)),
+            "cancelled" => cancellation(&message.envelope, &OrderStamp::of(message)),
             other => {
                 tracing::debug!(action = other, "not an order; ignored");
                 return Ok(Vec::new());
             }
-        };
-        let outcome = result.as_ref().map_or_else(Error::class, |_| "ok");
-        self.metrics.record(operation, outcome, started.elapsed());
-        result.map_err(HandlerError::from)
+        }
+        .map_err(|e| HandlerError::from(crate::Error::from(e)))?;
+        self.record(spec, message).await.map_err(HandlerError::from)
     }
 }
 
 impl<D: Deployer> Provisioner<D> {
-    async fn provision(&self, message: &Message) -> Result<Vec<Envelope>> {
-        let order = Order::from_envelope(&message.envelope, &self.catalog)?;
-        let release = Release::for_order(&order, &self.catalog).ok_or_else(|| {
+    /// A purchase, checked against the catalog before it may become desired state.
+    fn purchase(
+        &self,
+        envelope: &Envelope,
+        stamp: &OrderStamp,
+    ) -> std::result::Result<TenantSpec, OrderError> {
+        let order = Order::from_envelope(envelope, &self.catalog)?;
+        Release::for_order(&order, &self.catalog).ok_or_else(|| {
             OrderError(format!("product: `{}` is not in the catalog", order.tenant.product))
         })?;
-        let _turn = self.locks.lock(&lock_key(&order.tenant)).await;
-        let started = events::provisioning(&self.company, &order);
-        let id = events::derived_id(&message.message_id, "provisioning");
-        self.publisher
-            .send(self.publisher.event_with_id(&started, &id))
-            .await
-            .map_err(|source| Error::Publish { action: "provisioning", source })?;
-        match &self.cluster {
-            Some(cluster) => cluster.apply_baseline(&order, &self.catalog).await?,
-            None => log_baseline(&order, &self.catalog),
-        }
-        let deployed = self.deployer.deploy(&release).await?;
-        tracing::info!(namespace = %order.tenant.namespace, release = %order.tenant.release,
-            revision = ?deployed.revision, deployer = self.deployer.name(), "provisioned");
-        let dry_run = self.cluster.is_none();
-        Ok(vec![events::provisioned(&self.company, &order, &release, &deployed, dry_run)])
+        Ok(TenantSpec::present(&order, envelope.body_str("archtype").unwrap_or_default(), stamp))
     }
 
-    async fn deprovision(&self, message: &Message) -> Result<Vec<Envelope>> {
-        let tenant = Tenant::from_envelope(&message.envelope)?;
-        let _turn = self.locks.lock(&lock_key(&tenant)).await;
-        self.deployer.uninstall(&tenant).await?;
-        let delete_namespace =
-            self.catalog.products.get(&tenant.product).is_some_and(|p| p.delete_namespace_on_cancel);
-        if delete_namespace {
-            match &self.cluster {
-                Some(cluster) => cluster.delete_namespace(&tenant.namespace).await?,
-                None => tracing::info!(plan = "delete", kind = "Namespace", name = %tenant.namespace,
-                    "plan: would delete"),
+    async fn record(&self, spec: TenantSpec, message: &Message) -> Result<Vec<Envelope>> {
+        let name = tenant_name(&spec.namespace, &spec.release);
+        let tenant = spec.tenant();
+        let stamp =
+            OrderStamp::parse(&spec.order.id, &spec.order.time).expect("the order's own time reads back");
+        match self.store.record(spec).await? {
+            Recorded::Written(_) => {
+                tracing::info!(tenant = %name, trace_id = %tenant.trace_id, order = %stamp.id,
+                    action = message.envelope.event_type().action(), "order recorded");
+                if let Some(reconciler) = &self.inline {
+                    reconcile_now(reconciler, &name).await?;
+                }
+                Ok(Vec::new())
+            }
+            Recorded::Stale(stale) if stale.duplicate => {
+                tracing::info!(tenant = %name, trace_id = %tenant.trace_id, order = %stamp.id,
+                    "the tenant's newest order again (a redelivery or a replay); nothing changes");
+                Ok(Vec::new())
+            }
+            Recorded::Stale(stale) => {
+                self.metrics.stale_order();
+                tracing::info!(tenant = %name, trace_id = %tenant.trace_id, order = %stamp.id,
+                    order_time = %stamp.time_text(), newer_order = %stale.newer.id, newer_time = %stale.newer.time,
+                    "stale order: the tenant has a newer one; nothing changes");
+                Ok(vec![events::superseded(&self.company, &tenant, &stamp, &stale)])
             }
         }
-        tracing::info!(namespace = %tenant.namespace, release = %tenant.release, delete_namespace,
-            "deprovisioned");
-        let dry_run = self.cluster.is_none();
-        Ok(vec![events::deprovisioned(&self.company, &tenant, delete_namespace, dry_run)])
     }
 }
 
-/// Orders for the same release in the same namespace wait for each other.
-fn lock_key(tenant: &Tenant) -> String {
-    format!("{}/{}", tenant.namespace, tenant.release)
+/// A cancellation: needs no catalog entry (a withdrawn product can be cancelled); keeps
+/// whatever purchase details it carries, for a tombstone.
+fn cancellation(envelope: &Envelope, stamp: &OrderStamp) -> std::result::Result<TenantSpec, OrderError> {
+    let tenant = Tenant::from_envelope(envelope)?;
+    let mut spec = TenantSpec::absent(&tenant, stamp);
+    let field = |name| envelope.body_str(name).unwrap_or_default().to_string();
+    spec.environment = field("environment");
+    spec.hardware = field("hardware");
+    spec.archtype = field("archtype");
+    Ok(spec)
 }
 
-/// Plan mode: the baseline objects as they would be applied, one JSON line each.
-fn log_baseline(order: &Order, catalog: &Catalog) {
-    log_object(&namespace_for(order, catalog));
-    log_object(&resource_quota_for(order, catalog));
-    log_object(&limit_range_for(order, catalog));
-    log_object(&network_policy_for(order));
+/// Plan mode: reconcile until the tenant settles (or a bound, should orders race in).
+async fn reconcile_now<D: Deployer>(reconciler: &Reconciler<D>, name: &str) -> Result<()> {
+    for _ in 0..8 {
+        if let Next::After(_) = reconciler.reconcile(name).await? {
+            break;
+        }
+    }
+    Ok(())
 }

@@ -1,9 +1,11 @@
 //! provisioner: turns purchases into Kubernetes namespaces and Helm releases.
 //!
-//! On `published`: validate the order, publish `provisioning`, server-side apply the tenant
-//! baseline (Namespace, ResourceQuota, LimitRange, NetworkPolicy), deploy the release (helm or
-//! Flux), publish `provisioned`. On `cancelled`: uninstall, publish `deprovisioned`.
-//! `--mode plan` does all of it on paper. See docs/provisioner.md.
+//! An order (`published`, `cancelled`) is validated and written as its tenant's desired state,
+//! a `Tenant` resource, only if it is newer than the tenant's newest order (else it is acked
+//! and answered with `superseded`). A reconciler, active on one replica (a Lease), drives the
+//! tenant baseline (Namespace, ResourceQuota, LimitRange, NetworkPolicy) and the release (helm
+//! or Flux) to it and publishes `provisioning`, `provisioned`, `failed`, `deprovisioned`.
+//! `--mode plan` keeps Tenants in memory and does all of it on paper. See docs/provisioner.md.
 
 pub mod app;
 pub mod catalog;
@@ -16,6 +18,8 @@ pub mod handler;
 pub mod metrics;
 pub mod objects;
 pub mod order;
+pub mod reconcile;
+pub mod tenants;
 pub mod values;
 
 pub use app::Application;

@@ -7,6 +7,9 @@ use uuid::Uuid;
 
 use crate::catalog::{Catalog, Product};
 
+mod stamp;
+pub use stamp::OrderStamp;
+
 /// Helm limits release names to 53 characters.
 pub const MAX_RELEASE_NAME: usize = 53;
 

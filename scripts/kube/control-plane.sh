@@ -209,6 +209,10 @@ start() {
   # it then ignores, so client-side validation is off.
   kubectl_ apply --validate=false -f tests/fixtures/crds/ >/dev/null
   kubectl_ wait --for condition=established --timeout 60s -f tests/fixtures/crds/ >/dev/null
+  # eda's own CRDs (the Tenant), as the chart ships them; applied (not created) so that a
+  # changed CRD reaches a control plane that is already running.
+  kubectl_ apply -f helm/eda/crds/ >/dev/null
+  kubectl_ wait --for condition=established --timeout 60s -f helm/eda/crds/ >/dev/null
   # The default ServiceAccount of `default` shows the controllers are working.
   wait_until 60 "the ServiceAccount controller" kubectl_ get serviceaccount default -n default
   [ -n "$fresh" ] && say "ready: KUBECONFIG=$ADMIN_KUBECONFIG $BIN/kubectl get nodes"

@@ -9,7 +9,7 @@ use super::read::{check_size, parse_object, read_object, ATTRIBUTES, METADATA};
 use super::trace::parse_traceparent;
 use super::{
     format_published_on, json_type, parse_published_on, stable_trace_id, traceparent, Decoded, Envelope,
-    EnvelopeError, Headers, MessageAttributes, Metadata,
+    EnvelopeError, Headers, MessageAttributes, Metadata, PublishedOnForm,
 };
 
 /// Binary-mode attribute prefixes: Knative's RabbitMQ broker writes `ce-` headers; the
@@ -164,6 +164,10 @@ fn from_cloudevent(
             attributes: MessageAttributes {
                 event_type,
                 published_on: time.unwrap_or_else(Utc::now),
+                published_on_form: match &time {
+                    Some(_) => PublishedOnForm::Full,
+                    None => PublishedOnForm::Missing,
+                },
                 trace_id: trace_id.unwrap_or_else(|| stable_trace_id(raw)),
                 retrace_intent: 0,
                 extra: Map::new(),

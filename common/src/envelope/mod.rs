@@ -22,7 +22,7 @@ use crate::EventType;
 pub use cloudevents::cloudevent_headers;
 pub(crate) use error::quote;
 pub use error::{json_type, EnvelopeError};
-pub use published_on::{format_published_on, parse_published_on};
+pub use published_on::{format_published_on, parse_published_on, published_on_form};
 pub use trace::{message_id_for_body, stable_trace_id, trace_id_from_traceparent, traceparent};
 
 /// The largest message body accepted, checked before parsing so a huge body costs nothing.
@@ -40,18 +40,44 @@ pub struct Envelope {
     pub metadata: Metadata,
 }
 
-/// `MessageAttributes`: what the event is, when, in which trace, and which attempt.
-#[derive(Debug, Clone, PartialEq)]
+/// `MessageAttributes`: what the event is, when, in which trace, and which attempt. Equality
+/// ignores `published_on_form`: it says how the time was read, not what it is.
+#[derive(Debug, Clone)]
 pub struct MessageAttributes {
     /// `event_type.Value`; written back as `{"Type": "String", "Value": …}`.
     pub event_type: EventType,
     pub published_on: DateTime<Utc>,
+    /// How `published_on` was given: it decides how far the provisioner trusts it to order
+    /// two orders (DESIGN.md §8). Not written back: the suite always writes RFC 3339.
+    pub published_on_form: PublishedOnForm,
     pub trace_id: Uuid,
     /// How many times this event has been retried: 0 on first delivery.
     pub retrace_intent: u32,
     /// Unknown keys of MessageAttributes, kept and written back after the known ones.
     /// (Unknown keys inside `event_type`, next to `Type` and `Value`, are dropped.)
     pub extra: Map<String, Value>,
+}
+
+impl PartialEq for MessageAttributes {
+    fn eq(&self, other: &Self) -> bool {
+        self.event_type == other.event_type
+            && self.published_on == other.published_on
+            && self.trace_id == other.trace_id
+            && self.retrace_intent == other.retrace_intent
+            && self.extra == other.extra
+    }
+}
+
+/// The form a `published_on` arrived in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PublishedOnForm {
+    /// A full time: RFC 3339, ISO 8601, or the seven-part legacy form with seconds.
+    #[default]
+    Full,
+    /// The six-part legacy `%Y.%m.%d.%H.%M.%N`: no seconds field, so only the minute is known.
+    LegacyWithoutSeconds,
+    /// No `published_on` at all: the time of reading stands in.
+    Missing,
 }
 
 /// `Metadata`: who published the event and from where.
@@ -80,6 +106,7 @@ impl Envelope {
             attributes: MessageAttributes {
                 event_type,
                 published_on: Utc::now(),
+                published_on_form: PublishedOnForm::Full,
                 trace_id,
                 retrace_intent: 0,
                 extra: Map::new(),

@@ -42,6 +42,17 @@ pub fn parse_published_on(text: &str) -> Result<DateTime<Utc>, String> {
     ))
 }
 
+/// The form of a `published_on` that [`parse_published_on`] accepted: only the six-part
+/// legacy form lacks seconds.
+pub fn published_on_form(text: &str) -> super::PublishedOnForm {
+    let legacy = text.as_bytes().first().is_some_and(u8::is_ascii_digit) && !text.contains('-');
+    if legacy && text.split('.').count() == 6 {
+        super::PublishedOnForm::LegacyWithoutSeconds
+    } else {
+        super::PublishedOnForm::Full
+    }
+}
+
 fn parse_legacy(text: &str) -> Result<DateTime<Utc>, String> {
     let parts: Vec<&str> = text.split('.').collect();
     let widths: &[usize] = match parts.len() {

@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    json_type, parse_published_on, quote, stable_trace_id, Envelope, EnvelopeError, MessageAttributes,
-    Metadata, MAX_BODY_BYTES,
+    json_type, parse_published_on, published_on_form, quote, stable_trace_id, Envelope, EnvelopeError,
+    MessageAttributes, Metadata, PublishedOnForm, MAX_BODY_BYTES,
 };
 
 pub(super) const ATTRIBUTES: &str = "MessageAttributes";
@@ -76,10 +76,13 @@ fn read_attributes(mut map: Map<String, Value>, raw: &[u8]) -> Result<MessageAtt
             ))
         }
     };
-    let published_on = match map.shift_remove("published_on") {
-        None => Utc::now(),
-        Some(Value::String(text)) => parse_published_on(&text)
-            .map_err(|reason| EnvelopeError::invalid("MessageAttributes.published_on", reason))?,
+    let (published_on, published_on_form) = match map.shift_remove("published_on") {
+        None => (Utc::now(), PublishedOnForm::Missing),
+        Some(Value::String(text)) => (
+            parse_published_on(&text)
+                .map_err(|reason| EnvelopeError::invalid("MessageAttributes.published_on", reason))?,
+            published_on_form(&text),
+        ),
         Some(other) => return Err(expected_string("MessageAttributes.published_on", &other)),
     };
     let trace_id = match map.shift_remove("trace_id") {
@@ -91,7 +94,14 @@ fn read_attributes(mut map: Map<String, Value>, raw: &[u8]) -> Result<MessageAtt
         None => 0,
         Some(value) => parse_retrace_intent(&value)?,
     };
-    Ok(MessageAttributes { event_type, published_on, trace_id, retrace_intent, extra: map })
+    Ok(MessageAttributes {
+        event_type,
+        published_on,
+        published_on_form,
+        trace_id,
+        retrace_intent,
+        extra: map,
+    })
 }
 
 /// A UUID as publishers write it: hyphenated, or 32 hex digits as in a traceparent.

@@ -8,14 +8,11 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
-use super::helm_args::{helm_args_for, uninstall_args_for};
+use super::helm_args::{helm_args_for, rollback_args_for, uninstall_args_for};
 use super::helm_classify::classify_stderr;
-use super::{safe_argument, Deployed, Deployer, Release};
+use super::{safe_argument, Deployed, Deployer, Release, ReleaseState};
 use crate::error::{Error, Result};
 use crate::order::{OrderError, Tenant};
-
-/// Extra time helm gets beyond its own `--timeout` before the provisioner kills it.
-const KILL_GRACE: Duration = Duration::from_secs(60);
 
 /// How helm is run.
 #[derive(Debug, Clone)]
@@ -28,6 +25,8 @@ pub struct HelmSettings {
     pub kubeconfig: Option<PathBuf>,
     /// Where the catalog's local chart paths resolve.
     pub chart_root: PathBuf,
+    /// Extra time helm gets beyond `timeout` before it is killed (`--helm-kill-grace`).
+    pub kill_grace: Duration,
 }
 
 /// Deploys with `helm upgrade --install --wait`.
@@ -60,6 +59,23 @@ impl Deployer for HelmDeployer {
             other => other.map(drop),
         }
     }
+
+    fn uses_helm_storage(&self) -> bool {
+        true
+    }
+
+    /// A first install that never finished is uninstalled; an upgrade or rollback that never
+    /// finished is rolled back to the revision before it.
+    async fn recover(&self, tenant: &Tenant, state: &ReleaseState) -> Result<()> {
+        check_names(tenant)?;
+        tracing::warn!(namespace = %tenant.namespace, release = %tenant.release, status = %state.status,
+            revision = state.revision, "recovering a release helm left pending");
+        if state.status == "pending-install" || state.revision <= 1 {
+            return self.uninstall(tenant).await;
+        }
+        let previous = Some(state.revision - 1);
+        self.run("rollback", &rollback_args_for(tenant, previous, &self.settings)).await.map(drop)
+    }
 }
 
 impl HelmDeployer {
@@ -77,7 +93,7 @@ impl HelmDeployer {
                 context: format!("cannot run {}", self.settings.bin.display()),
                 source: e,
             })?;
-        let limit = self.settings.timeout + KILL_GRACE;
+        let limit = self.settings.timeout + self.settings.kill_grace;
         let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
             Err(_) => {
                 let reason = format!("no answer within {limit:?}; killed");

@@ -50,6 +50,19 @@ pub fn uninstall_args_for(tenant: &Tenant, settings: &HelmSettings) -> Vec<Strin
     args
 }
 
+/// `helm rollback <release> [<revision>] --namespace <ns> --wait --timeout <t>`: back to the
+/// revision before a `pending-upgrade` / `pending-rollback` that nobody finishes.
+pub fn rollback_args_for(tenant: &Tenant, to_revision: Option<i64>, settings: &HelmSettings) -> Vec<String> {
+    let mut args = vec!["rollback".to_string(), tenant.release.clone()];
+    if let Some(revision) = to_revision {
+        args.push(revision.to_string());
+    }
+    args.extend(["--namespace".into(), tenant.namespace.clone(), "--wait".into(), "--timeout".into()]);
+    args.push(timeout_arg(settings));
+    push_kubeconfig(&mut args, settings);
+    args
+}
+
 fn timeout_arg(settings: &HelmSettings) -> String {
     format!("{}s", settings.timeout.as_secs().max(1))
 }
@@ -75,6 +88,7 @@ mod tests {
             timeout: Duration::from_secs(300),
             kubeconfig: None,
             chart_root: PathBuf::from("/srv/eda"),
+            kill_grace: Duration::from_secs(60),
         }
     }
 

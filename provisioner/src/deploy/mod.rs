@@ -7,6 +7,7 @@ mod helm;
 mod helm_args;
 mod helm_classify;
 mod plan;
+mod storage;
 
 use std::future::Future;
 
@@ -15,9 +16,10 @@ use serde_json::Value;
 pub use flux::{FluxDeployer, FluxSettings};
 pub use flux_release::{helm_release_for, source_for, HELM_RELEASE};
 pub use helm::{HelmDeployer, HelmSettings};
-pub use helm_args::{helm_args_for, uninstall_args_for};
+pub use helm_args::{helm_args_for, rollback_args_for, uninstall_args_for};
 pub use helm_classify::classify_stderr;
 pub use plan::{log_object, PlanDeployer, PLANNED_VALUES_FILE};
+pub use storage::{release_state, ReleaseState};
 
 use crate::catalog::{Catalog, Chart};
 use crate::error::Result;
@@ -62,6 +64,19 @@ pub trait Deployer: Send + Sync + 'static {
 
     /// Removes the release (and waits for its resources to go).
     fn uninstall(&self, tenant: &Tenant) -> impl Future<Output = Result<()>> + Send;
+
+    /// Whether releases live in helm's storage, whose `pending-*` states the reconciler must
+    /// recover after a provisioner died mid-helm (not for Flux, whose controller owns them).
+    fn uses_helm_storage(&self) -> bool {
+        false
+    }
+
+    /// Gets a release out of a `pending-*` state nobody is working on any more, so that the
+    /// next deploy is not refused with "another operation is in progress".
+    fn recover(&self, tenant: &Tenant, state: &ReleaseState) -> impl Future<Output = Result<()>> + Send {
+        let _ = (tenant, state);
+        async { Ok(()) }
+    }
 }
 
 /// Whether a name may become a command-line argument: it was validated as a DNS-1123 label,

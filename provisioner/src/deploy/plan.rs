@@ -114,6 +114,7 @@ mod tests {
             timeout: Duration::from_secs(60),
             kubeconfig: None,
             chart_root: PathBuf::from("/charts"),
+            kill_grace: Duration::from_secs(60),
         });
         assert_eq!(plan.deploy(&release).await.unwrap(), Deployed { revision: None });
         let lines = captured.lines();

@@ -93,16 +93,21 @@ async fn a_helm_release_that_fails_to_install_is_reported_as_failed_with_fluxs_r
         events[0].1["error"],
         format!("HelmRelease {client}/product-a: InstallFailed: Helm install failed: image pull backoff")
     );
-    assert_eq!(h.dead_reasons(1).await.len(), 1);
+    let tenant = h.tenant_in(&client, "product-a", "Failed").await;
+    assert_eq!(
+        tenant["status"]["conditions"][0]["reason"], "PermanentError",
+        "Flux's InstallFailed is final"
+    );
+    assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0, "the order itself was good");
     h.finish().await;
 }
 
 #[tokio::test]
-async fn a_helm_release_never_ready_times_out_is_retried_and_then_dead_lettered() {
+async fn a_helm_release_never_ready_times_out_is_retried_and_then_the_tenant_fails() {
     let h = Harness::start(Setup {
         tune: Box::new(|c| {
             c.flux_timeout = std::time::Duration::from_millis(300);
-            c.common.max_retries = 1;
+            c.common.max_retries = 2;
         }),
         ..flux()
     })
@@ -110,12 +115,15 @@ async fn a_helm_release_never_ready_times_out_is_retried_and_then_dead_lettered(
     let client = h.client("c17");
     h.publish(&order(&client, "published")).await;
 
-    let events = h.next_events(3).await;
+    let events = h.next_events(2).await;
     let actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
-    assert_eq!(actions, ["provisioning", "provisioning", "failed"]);
+    assert_eq!(actions, ["provisioning", "failed"], "one event per phase change, however many attempts");
     assert_eq!(
-        events[2].1["error"],
-        format!("gave up after 1 retries: HelmRelease {client}/product-a not ready within 300ms: no Ready condition yet")
+        events[1].1["error"],
+        format!("HelmRelease {client}/product-a not ready within 300ms: no Ready condition yet")
     );
+    let tenant = h.tenant_in(&client, "product-a", "Failed").await;
+    assert_eq!(tenant["status"]["attempts"], 2, "EDA_MAX_RETRIES attempts, then Failed");
+    assert_eq!(tenant["status"]["conditions"][0]["reason"], "RetriesExhausted");
     h.finish().await;
 }

@@ -138,36 +138,40 @@ async fn a_chart_that_never_becomes_ready_fails_the_order_with_helms_reason() {
     let client = h.client("c03");
     h.publish(&order(&client, "published")).await;
 
-    let events = h.next_events(3).await;
+    let events = h.next_events(2).await;
     let actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
-    assert_eq!(actions, ["provisioning", "provisioning", "failed"]);
-    let error = events[2].1["error"].as_str().unwrap();
-    assert!(error.starts_with("gave up after 1 retries: helm upgrade failed: exit status 1"), "{error}");
+    assert_eq!(actions, ["provisioning", "failed"]);
+    let error = events[1].1["error"].as_str().unwrap();
+    assert!(error.starts_with("helm upgrade failed: exit status 1"), "{error}");
     assert!(error.contains("context deadline exceeded"), "helm's own reason: {error}");
-    assert_eq!(h.dead_reasons(1).await.len(), 1);
     let status = helm_status(&h, &client, "product-a");
     assert_eq!(status["info"]["status"], "failed", "helm recorded the failed release");
+    // The order was recorded; the reconciler owns the retries of its effects (DESIGN.md §8).
+    let tenant = h.tenant_in(&client, "product-a", "Failed").await;
+    let ready = &tenant["status"]["conditions"][0];
+    assert_eq!(
+        (&ready["type"], &ready["status"], &ready["reason"]),
+        (&json!("Ready"), &json!("False"), &json!("RetriesExhausted"))
+    );
+    assert!(ready["message"].as_str().unwrap().contains("context deadline exceeded"), "{ready}");
+    assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0);
     h.finish().await;
 }
 
 #[tokio::test]
-async fn the_same_order_delivered_twice_leaves_one_namespace_and_upgrades_the_release_once_more() {
+async fn the_same_order_delivered_twice_changes_nothing_the_second_time() {
     let h = Harness::start(Setup::default()).await;
     let client = h.client("c05");
     let envelope = order(&client, "published");
     h.publish_with_id(&envelope, "duplicate-message-1").await;
+    assert_eq!(h.actions(2).await, ["provisioning", "provisioned"]);
     h.publish_with_id(&envelope, "duplicate-message-1").await;
-
-    let events = h.next_events(4).await;
-    let mut actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
-    actions.sort_unstable();
-    assert_eq!(actions, ["provisioned", "provisioned", "provisioning", "provisioning"]);
-    let revisions: Vec<_> =
-        events.iter().filter(|(a, _)| a == "provisioned").map(|(_, b)| b["revision"].clone()).collect();
-    assert_eq!(revisions, [json!(1), json!(2)], "serialized: the second run upgrades the first");
+    // The duplicate is acked with no effect, and no event follows it.
+    h.wait_for_acked(2).await;
     let mine = h.cluster().list("namespaces", None, Some(&format!("eda.io/client={client}"))).await;
     assert_eq!(mine.len(), 1);
-    assert_eq!(helm_status(&h, &client, "product-a")["version"], 2);
+    assert_eq!(helm_status(&h, &client, "product-a")["version"], 1, "helm ran once");
+    assert_eq!(h.t.queue_len(&h.events).await, 0, "a duplicate is no superseded order");
     assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0, "a duplicate is never an error");
     h.finish().await;
 }
@@ -246,11 +250,10 @@ async fn helm_failing_transiently_is_retried_and_then_succeeds() {
         Harness::start(Setup { helm: Helm::Fake(vec!["fail-transient", "ok"]), ..Setup::default() }).await;
     h.publish(&order(&h.client("c07"), "published")).await;
 
-    let events = h.next_events(3).await;
+    let events = h.next_events(2).await;
     let actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
-    assert_eq!(actions, ["provisioning", "provisioning", "provisioned"]);
-    assert_eq!(events[0].1["MessageAttributes"]["retrace_intent"], "0");
-    assert_eq!(events[2].1["revision"], 1);
+    assert_eq!(actions, ["provisioning", "provisioned"], "one phase change, one event");
+    assert_eq!(events[1].1["revision"], 1);
     let calls = h.helm_calls();
     assert_eq!(calls.len(), 2, "one failed run, one successful run");
     assert_eq!(calls[0][..9], calls[1][..9], "the retry runs the same command");
@@ -259,7 +262,7 @@ async fn helm_failing_transiently_is_retried_and_then_succeeds() {
 }
 
 #[tokio::test]
-async fn helm_failing_permanently_dead_letters_the_order_with_helms_stderr() {
+async fn helm_failing_permanently_fails_the_tenant_at_once_with_helms_stderr() {
     let h = Harness::start(Setup { helm: Helm::Fake(vec!["fail-permanent"]), ..Setup::default() }).await;
     h.publish(&order(&h.client("c08"), "published")).await;
 
@@ -269,7 +272,9 @@ async fn helm_failing_permanently_dead_letters_the_order_with_helms_stderr() {
     let error = events[1].1["error"].as_str().unwrap();
     assert_eq!(error, "helm upgrade failed: exit status 1: Error: INSTALLATION FAILED: chart not found");
     assert_eq!(events[1].1["MessageAttributes"]["trace_id"], TRACE_ID);
-    assert_eq!(h.dead_reasons(1).await, [error]);
+    let tenant = h.tenant_in(&h.client("c08"), "product-a", "Failed").await;
+    assert_eq!(tenant["status"]["conditions"][0]["reason"], "PermanentError");
     assert_eq!(h.helm_calls().len(), 1, "a permanent failure is not retried");
+    assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0, "the order itself was good");
     h.finish().await;
 }

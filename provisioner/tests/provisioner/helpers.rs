@@ -91,6 +91,34 @@ pub struct Harness {
     pub health: Health,
     pub shutdown: CancellationToken,
     run: JoinHandle<anyhow::Result<()>>,
+    /// What the provisioner was started with, for a second replica.
+    pub config: Config,
+}
+
+/// A second provisioner on the same queue and Tenants (another replica).
+pub struct Replica {
+    pub health: Health,
+    shutdown: CancellationToken,
+    run: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Replica {
+    pub async fn start(config: Config) -> Replica {
+        let app = Application::build(config).await.expect("the replica starts");
+        let health = app.health.clone();
+        let shutdown = CancellationToken::new();
+        let run = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        tokio::time::timeout(WAIT, health.readiness.wait_for("consumer", true))
+            .await
+            .expect("the replica never started consuming");
+        Replica { health, shutdown, run }
+    }
+
+    pub async fn finish(self) {
+        self.shutdown.cancel();
+        let stopped = tokio::time::timeout(WAIT, self.run).await.expect("the replica stops");
+        stopped.expect("the replica did not panic").expect("the replica stopped cleanly");
+    }
 }
 
 impl Harness {
@@ -134,6 +162,8 @@ impl Harness {
             std::fs::write(&path, yaml).unwrap();
             config.catalog = Some(path);
         }
+        config.resync_interval = Duration::from_secs(600);
+        config.lease_duration = Duration::from_secs(3);
         (setup.tune)(&mut config);
         t.track_service("provisioner", config.common.retry_delays.0.len());
         eda_common::topology::Topology::new(&t.prefix, config.common.queue_type)
@@ -141,14 +171,14 @@ impl Harness {
             .await
             .expect("declare the shared topology");
         let events = t.tap("events", "*.provisioner.event.#").await;
-        let app = Application::build(config).await.expect("the provisioner starts");
+        let app = Application::build(config.clone()).await.expect("the provisioner starts");
         let health = app.health.clone();
         let shutdown = CancellationToken::new();
         let run = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         tokio::time::timeout(WAIT, health.readiness.wait_for("consumer", true))
             .await
             .expect("the provisioner never started consuming");
-        Harness { t, cluster, fixture, dir, kubeconfig, events, health, shutdown, run }
+        Harness { t, cluster, fixture, dir, kubeconfig, events, health, shutdown, run, config }
     }
 
     /// The real control plane (the test's setup must be `Kube::Real`).
@@ -165,6 +195,55 @@ impl Harness {
     /// share the control plane never touch each other's tenants.
     pub fn client(&self, suffix: &str) -> String {
         ControlPlane::name(&self.t.prefix, suffix)
+    }
+
+    /// The tenant's Tenant once its phase is settled (`Provisioned`, `Failed`, `Deprovisioned`).
+    pub async fn tenant(&self, namespace: &str, release: &str) -> Value {
+        let settled = |t: &Value| {
+            matches!(t["status"]["phase"].as_str(), Some("Provisioned" | "Failed" | "Deprovisioned"))
+        };
+        self.cluster().wait_for("tenants", None, &format!("{namespace}.{release}"), settled).await
+    }
+
+    /// The tenant's Tenant once it is in `phase`.
+    pub async fn tenant_in(&self, namespace: &str, release: &str, phase: &str) -> Value {
+        let name = format!("{namespace}.{release}");
+        self.cluster().wait_for("tenants", None, &name, |t| t["status"]["phase"] == phase).await
+    }
+
+    /// Waits until the provisioner has acked `n` deliveries in all (its own metric).
+    pub async fn wait_for_acked(&self, n: u64) {
+        let acked = || {
+            let text = self.health.metrics.encode();
+            let line = text.lines().find(|l| l.starts_with("eda_messages_acked_total{"))?.to_string();
+            line.rsplit(' ').next()?.parse::<f64>().ok()
+        };
+        let waited = tokio::time::timeout(WAIT, async {
+            while acked().unwrap_or(0.0) < n as f64 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "fewer than {n} deliveries acked within {WAIT:?}: {:?}", acked());
+    }
+
+    /// One metric line's value, by its exact series (name and labels).
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        let text = self.health.metrics.encode();
+        let line =
+            text.lines().find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))?.to_string();
+        line.rsplit(' ').next()?.parse().ok()
+    }
+
+    /// The fixture's requests other than the reconciler's own bookkeeping (its Lease, and the
+    /// list and watch of Tenants): what an order made the provisioner do.
+    pub fn effect_requests(&self) -> Vec<String> {
+        self.api()
+            .requests()
+            .iter()
+            .map(|r| r.method_and_path())
+            .filter(|r| !r.contains("/apis/coordination.k8s.io/") && r != "GET /apis/eda.io/v1alpha1/tenants")
+            .collect()
     }
 
     /// Publishes an envelope as a producer would.
@@ -225,7 +304,16 @@ impl Harness {
             .expect("the provisioner task did not panic")
             .expect("the provisioner stopped cleanly");
         if let Some(cluster) = &self.cluster {
-            // This test's namespaces (and so its releases) go; nobody waits for them.
+            // This test's Tenants and Lease go, then its namespaces (and so its releases);
+            // nobody waits for them.
+            for tenant in
+                cluster.list("tenants", None, Some(&format!("eda.io/prefix={}", self.t.prefix))).await
+            {
+                cluster
+                    .delete("tenants", None, tenant["metadata"]["name"].as_str().unwrap_or_default())
+                    .await;
+            }
+            cluster.delete("leases", Some("default"), &format!("{}-provisioner", self.t.prefix)).await;
             for ns in cluster.list("namespaces", None, None).await {
                 let name = ns["metadata"]["name"].as_str().unwrap_or_default();
                 if name.starts_with(&format!("{}-", self.t.prefix)) {

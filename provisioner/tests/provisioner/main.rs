@@ -7,6 +7,7 @@ mod cancel;
 mod flux;
 mod helm;
 mod helpers;
+mod lifecycle;
 mod plan;
 mod rbac;
 mod validation;

@@ -43,6 +43,16 @@ fn the_rbac_rules_have_no_wildcard() {
 fn the_rbac_rules_cover_what_the_code_applies_deletes_and_watches() {
     let rules = rules();
     let used = [
+        ("eda.io", "tenants", "get"),
+        ("eda.io", "tenants", "list"),
+        ("eda.io", "tenants", "watch"),
+        ("eda.io", "tenants", "create"),
+        ("eda.io", "tenants", "update"),
+        ("eda.io", "tenants/status", "patch"),
+        ("coordination.k8s.io", "leases", "get"),
+        ("coordination.k8s.io", "leases", "create"),
+        ("coordination.k8s.io", "leases", "update"),
+        ("", "secrets", "list"),
         ("", "namespaces", "patch"),
         ("", "namespaces", "create"),
         ("", "namespaces", "delete"),

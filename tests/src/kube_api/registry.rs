@@ -72,6 +72,7 @@ pub const DEFAULT_KINDS: &[ResourceKind] = &[
     ResourceKind::namespaced("events.k8s.io", "v1", "events", "Event"),
     ResourceKind::namespaced("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy"),
     ResourceKind::namespaced("coordination.k8s.io", "v1", "leases", "Lease"),
+    ResourceKind::cluster("eda.io", "v1alpha1", "tenants", "Tenant").with_status(),
     ResourceKind::namespaced("helm.toolkit.fluxcd.io", "v2", "helmreleases", "HelmRelease").with_status(),
     ResourceKind::namespaced("source.toolkit.fluxcd.io", "v1", "helmrepositories", "HelmRepository")
         .with_status(),

@@ -1,0 +1,189 @@
+//! The reconciler: brings a tenant's namespace, baseline and release to its Tenant's spec,
+//! writes the status and publishes `provisioning`, `provisioned`, `failed` and
+//! `deprovisioned` once per phase change, with ids derived from the order id and the phase
+//! (so a failover that repeats a step publishes a twin downstream drops). It re-reads the
+//! spec between steps: a newer order stops the work at the next step. See DESIGN.md §8 and
+//! docs/provisioner.md.
+
+mod absent;
+pub mod controller;
+pub mod lease;
+mod present;
+mod status;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use eda_common::{Envelope, Publisher};
+
+use crate::catalog::Catalog;
+use crate::cluster::Cluster;
+use crate::deploy::Deployer;
+use crate::error::{Error, Result};
+use crate::events;
+use crate::metrics::ProvisionerMetrics;
+use crate::tenants::{Desired, Phase, TenantResource, TenantStore};
+
+/// What the reconciler needs; one per installation, shared by its workers.
+pub struct Reconciler<D> {
+    pub store: TenantStore,
+    /// `None` in plan mode.
+    pub cluster: Option<Cluster>,
+    pub catalog: Arc<Catalog>,
+    pub deployer: D,
+    pub publisher: Publisher,
+    pub company: String,
+    pub metrics: ProvisionerMetrics,
+    /// Failed attempts at one order before the tenant is `Failed`.
+    pub max_retries: u32,
+    /// Delays between attempts; the last one caps them.
+    pub retry_delays: Vec<Duration>,
+    /// How often a settled tenant is checked for drift.
+    pub resync: Duration,
+    /// A `pending-*` release older than this is abandoned and recovered.
+    pub abandoned_after: Duration,
+    memory: Mutex<Memory>,
+}
+
+/// What the reconciler remembers between passes (lost on restart, which costs one pass).
+#[derive(Default)]
+struct Memory {
+    /// When each settled tenant was last checked for drift.
+    checked: HashMap<String, Instant>,
+    /// The baseline objects' resourceVersions after the last apply, per tenant.
+    baseline: HashMap<String, Vec<String>>,
+    /// The phase of each tenant, for the `eda_provisioner_tenants` gauge.
+    phases: HashMap<String, Phase>,
+}
+
+/// When to look at a tenant again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// At once: the spec changed under the work.
+    Now,
+    /// After a delay (a retry, or the next resync).
+    After(Duration),
+}
+
+impl<D: Deployer> Reconciler<D> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: TenantStore,
+        cluster: Option<Cluster>,
+        catalog: Arc<Catalog>,
+        deployer: D,
+        publisher: Publisher,
+        company: String,
+        metrics: ProvisionerMetrics,
+        settings: ReconcileSettings,
+    ) -> Self {
+        Reconciler {
+            store,
+            cluster,
+            catalog,
+            deployer,
+            publisher,
+            company,
+            metrics,
+            max_retries: settings.max_retries.max(1),
+            retry_delays: if settings.retry_delays.is_empty() {
+                vec![Duration::from_secs(5)]
+            } else {
+                settings.retry_delays
+            },
+            resync: settings.resync,
+            abandoned_after: settings.abandoned_after,
+            memory: Mutex::default(),
+        }
+    }
+
+    /// One pass over one tenant.
+    pub async fn reconcile(&self, name: &str) -> Result<Next> {
+        let started = Instant::now();
+        let Some(tenant) = self.store.get(name).await? else {
+            self.forget(name);
+            return Ok(Next::After(self.resync));
+        };
+        let status = tenant.status();
+        let settled = status.observes(&tenant.spec.order.id)
+            && matches!(status.phase, Some(Phase::Provisioned | Phase::Deprovisioned | Phase::Failed));
+        if settled {
+            if let Some(wait) = self.resync_wait(name) {
+                return Ok(Next::After(wait));
+            }
+        }
+        let resync = settled && matches!(status.phase, Some(Phase::Provisioned | Phase::Deprovisioned));
+        let (operation, outcome) = match tenant.spec.desired {
+            Desired::Present => ("provision", self.present(&tenant, resync).await),
+            Desired::Absent => ("deprovision", self.absent(&tenant, resync).await),
+        };
+        let next = match outcome {
+            Ok(next) => {
+                let label = if next == Next::Now { "superseded" } else { "ok" };
+                self.metrics.reconciled(label, started.elapsed());
+                if !resync && next != Next::Now {
+                    self.metrics.record(operation, "ok", started.elapsed());
+                }
+                next
+            }
+            Err(error) => {
+                self.metrics.reconciled(error.class(), started.elapsed());
+                self.metrics.record(operation, error.class(), started.elapsed());
+                self.failed_attempt(&tenant, &error).await?
+            }
+        };
+        if next != Next::Now {
+            self.memory().checked.insert(name.to_string(), Instant::now());
+        }
+        Ok(next)
+    }
+
+    /// How long until a settled tenant's next drift check, or `None` if it is due.
+    fn resync_wait(&self, name: &str) -> Option<Duration> {
+        let checked = *self.memory().checked.get(name)?;
+        self.resync.checked_sub(checked.elapsed()).filter(|wait| !wait.is_zero())
+    }
+
+    /// Whether the tenant's spec still names this order (re-read between steps).
+    async fn still_wanted(&self, tenant: &TenantResource) -> Result<bool> {
+        let current = self.store.get(tenant.name()).await?;
+        Ok(current
+            .is_some_and(|c| c.spec.order == tenant.spec.order && c.spec.desired == tenant.spec.desired))
+    }
+
+    /// Publishes an event of the tenant's order with an id derived from the order and phase.
+    async fn publish(&self, envelope: &Envelope, order_id: &str, action: &'static str) -> Result<()> {
+        let id = events::derived_id(order_id, action);
+        self.publisher
+            .send(self.publisher.event_with_id(envelope, &id))
+            .await
+            .map_err(|source| Error::Publish { action, source })
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
+        self.memory.lock().expect("the reconciler's memory is never poisoned")
+    }
+
+    fn forget(&self, name: &str) {
+        let mut memory = self.memory();
+        memory.checked.remove(name);
+        memory.baseline.remove(name);
+        memory.phases.remove(name);
+        self.metrics.set_phases(&memory.phases);
+    }
+
+    fn delay(&self, attempts: u32) -> Duration {
+        let index = (attempts.max(1) as usize - 1).min(self.retry_delays.len() - 1);
+        self.retry_delays[index]
+    }
+}
+
+/// The reconciler's settings, from the provisioner's [`crate::Config`].
+#[derive(Debug, Clone)]
+pub struct ReconcileSettings {
+    pub max_retries: u32,
+    pub retry_delays: Vec<Duration>,
+    pub resync: Duration,
+    pub abandoned_after: Duration,
+}
