@@ -1,5 +1,6 @@
 // eda client portal: follows an order's trace over server-sent events and updates the steps.
-// Vanilla JavaScript, no build step; the same progress rules as portal/status.rs.
+// Vanilla JavaScript, no build step; the same progress rules as portal/status.rs (a
+// `superseded` changes the status line and shows the newer order that won, never the steps).
 (function () {
   "use strict";
   var statusEl = document.getElementById("status");
@@ -11,6 +12,7 @@
   var RANK = { published: ["accepted", 1], provisioning: ["provisioning", 2], provisioned: ["provisioned", 3],
                failed: ["failed", 3], cancelled: ["cancelled", 4], deprovisioned: ["deprovisioned", 5] };
   var state = ["waiting", 0];
+  var superseded = false;
   var seen = {};
 
   function advance(action) {
@@ -18,9 +20,23 @@
     if (next && next[1] > state[1]) state = next;
   }
 
+  // The last superseded seen names the winner, as the server's page does.
+  function supersede(fields) {
+    superseded = true;
+    var notice = document.getElementById("superseded");
+    if (!notice || !fields) return;
+    [["newer-order-id", "newer_order_id"], ["newer-order-time", "newer_order_time"],
+     ["newer-desired", "newer_desired"]].forEach(function (pair) {
+      var el = document.getElementById(pair[0]);
+      if (el) el.textContent = fields[pair[1]] !== undefined ? String(fields[pair[1]]) : "";
+    });
+    notice.hidden = false;
+  }
+
   function paint() {
-    statusEl.textContent = state[0];
-    statusEl.setAttribute("data-state", state[0]);
+    var shown = superseded ? "superseded" : state[0];
+    statusEl.textContent = shown;
+    statusEl.setAttribute("data-state", shown);
     var order = ["accepted", "provisioning", "done"];
     var reached = { waiting: -1, accepted: 0, provisioning: 1, provisioned: 2, failed: 2,
                     cancelled: 2, deprovisioned: 2 }[state[0]];
@@ -60,6 +76,7 @@
     li.appendChild(document.createTextNode(" "));
     li.appendChild(text("span", details.join(" · "), "detail"));
     events.appendChild(li);
+    if (entry.action === "superseded") supersede(entry.fields);
     advance(entry.action);
     paint();
   }
@@ -67,6 +84,8 @@
   var existing = events.querySelectorAll("li");
   for (var i = 0; i < existing.length; i++) {
     seen[existing[i].getAttribute("data-id")] = true;
+    // The server already filled in the notice of a superseded it rendered.
+    if (existing[i].getAttribute("data-action") === "superseded") superseded = true;
     advance(existing[i].getAttribute("data-action"));
   }
   paint();

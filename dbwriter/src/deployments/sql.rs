@@ -1,6 +1,7 @@
 //! Writing the deployments a batch touched: lock their keys, read their history from `events`
 //! (which already holds the batch) from the stored cycle's start on, compute each state, upsert
-//! them all in one statement.
+//! them all in one statement. A deployment whose history sets no status (only `superseded`)
+//! gets no row, and an unchanged state is not written again.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{current, DeploymentKey, HistoryEvent, Status};
+use super::{current, DeploymentKey, HistoryEvent, Kind};
 
 /// Recomputes the deployments of `keys` inside the batch's transaction.
 pub async fn apply(tx: &mut PgConnection, keys: &[DeploymentKey]) -> sqlx::Result<()> {
@@ -25,10 +26,10 @@ pub async fn apply(tx: &mut PgConnection, keys: &[DeploymentKey]) -> sqlx::Resul
 
     let mut histories: BTreeMap<DeploymentKey, Vec<HistoryEvent>> = BTreeMap::new();
     for row in rows {
-        let Some(status) = Status::from_action(&row.action) else { continue };
+        let Some(kind) = Kind::from_action(&row.action) else { continue };
         histories.entry(DeploymentKey { namespace: row.namespace, release: row.release }).or_default().push(
             HistoryEvent {
-                status,
+                kind,
                 at: row.published_on,
                 message_id: row.message_id,
                 trace_id: row.trace_id,
@@ -47,7 +48,7 @@ pub async fn apply(tx: &mut PgConnection, keys: &[DeploymentKey]) -> sqlx::Resul
         up.client.push(state.winner.client.clone());
         up.product.push(state.product.map(str::to_owned));
         up.environment.push(state.environment.map(str::to_owned));
-        up.status.push(state.winner.status.as_str());
+        up.status.push(state.status.as_str());
         up.trace_id.push(state.winner.trace_id);
         up.updated_at.push(state.winner.at);
         up.cycle_started_at.push(state.cycle_started_at);

@@ -6,8 +6,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-/// Body fields copied into a timeline entry when present (scalars only).
-const USEFUL_FIELDS: [&str; 16] = [
+/// Body fields copied into a timeline entry when present (scalars only). The last five are a
+/// `superseded`'s (DESIGN.md §8): the stale order and the newer order of the tenant that won.
+const USEFUL_FIELDS: [&str; 21] = [
     "client",
     "namespace",
     "product",
@@ -24,6 +25,11 @@ const USEFUL_FIELDS: [&str; 16] = [
     "message",
     "type",
     "count",
+    "order_id",
+    "order_time",
+    "newer_order_id",
+    "newer_order_time",
+    "newer_desired",
 ];
 
 /// Longest string copied from a body field; longer ones are cut (a flood of huge errors stays cheap).
@@ -40,7 +46,7 @@ pub struct TimelineEntry {
     pub time: String,
     pub message_id: String,
     pub retrace_intent: u32,
-    /// The useful body fields (error, reason, namespace, release, …).
+    /// The useful body fields (error, reason, namespace, release, a superseded's newer order, …).
     pub fields: Map<String, Value>,
 }
 
@@ -96,5 +102,18 @@ mod tests {
         assert_eq!(entry.fields["revision"], 3);
         assert!(!entry.fields.contains_key("values"));
         assert_eq!(entry.fields["error"].as_str().unwrap().chars().count(), MAX_FIELD_CHARS + 1);
+    }
+
+    #[test]
+    fn a_superseded_entry_names_the_stale_order_and_the_newer_order_that_won() {
+        let body = json!({"client": "c1", "namespace": "c1", "product": "product-a", "release": "product-a",
+                          "order_id": "m-stale", "order_time": "2026-01-01T00:00:01.000000001Z",
+                          "newer_order_id": "m-newer", "newer_order_time": "2026-01-01T00:00:02Z",
+                          "newer_desired": "absent"});
+        let et = "mycompany.provisioner.event.c1.superseded".parse().unwrap();
+        let envelope = Envelope::new(et, Uuid::new_v4(), body.as_object().unwrap().clone());
+        let entry = TimelineEntry::from_envelope(&envelope, "m-superseded");
+        assert_eq!(entry.action, "superseded");
+        assert_eq!(Value::Object(entry.fields), body, "every field of a superseded is kept");
     }
 }

@@ -1,5 +1,6 @@
 //! The portal in a real headless browser (Debian's chromium, driven over WebDriver by
-//! chromedriver): submit the form, land on the status page, watch it reach "provisioned".
+//! chromedriver): submit the form, land on the status page, watch it reach "provisioned", or
+//! say "superseded" and name the newer order that won.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -120,6 +121,27 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), json!({})).await;
     }
 
+    /// The text of the first element matching `css`, as the user sees it.
+    async fn text(&self, css: &str) -> String {
+        let id = self.find(css).await;
+        let text = self.call(reqwest::Method::GET, &format!("/element/{id}/text"), Value::Null).await;
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Whether the first element matching `css` is shown (not `hidden`).
+    async fn displayed(&self, css: &str) -> bool {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{id}/displayed"), Value::Null).await == true
+    }
+
+    /// How many elements match `css`.
+    async fn find_all(&self, css: &str) -> usize {
+        let found = self
+            .call(reqwest::Method::POST, "/elements", json!({"using": "css selector", "value": css}))
+            .await;
+        found.as_array().map_or(0, Vec::len)
+    }
+
     async fn current_url(&self) -> String {
         self.call(reqwest::Method::GET, "/url", Value::Null).await.as_str().unwrap().to_owned()
     }
@@ -152,9 +174,10 @@ impl Browser {
     }
 }
 
-#[tokio::test]
-async fn the_portal_form_leads_to_a_status_page_that_follows_the_order_to_provisioned() {
-    let browser = Browser::start().await;
+/// A producer behind basic auth, and an order for `client` placed through the portal's form in
+/// `browser`, which lands on the order's status page and waits there for "accepted". Returns the
+/// producer, the order's trace id and its message id.
+async fn order_in_the_portal(browser: &Browser, client: &str) -> (TestApp, Uuid, String) {
     let t = TestBroker::new().await;
     let mut config = config(&t);
     config.api_tokens = None;
@@ -167,26 +190,67 @@ async fn the_portal_form_leads_to_a_status_page_that_follows_the_order_to_provis
     // challenge for the whole site, form post and live stream included.
     let login_url = app.url("/").replace("http://", "http://buyer:browser%20pass@");
     browser.goto(&login_url).await;
-    browser.type_into("#client", "browser01").await;
+    browser.type_into("#client", client).await;
     browser.click("#product option[value='product-b']").await;
     browser.click("#environment option[value='staging']").await;
     browser.click("#submit").await;
 
     let published = app.t.take(&tap, 1, WAIT).await.remove(0);
     let body = eda_tests::broker::json(&published);
-    assert_eq!(body["client"], "browser01");
+    assert_eq!(body["client"], client);
     assert_eq!(body["product"], "product-b");
     assert_eq!(body["environment"], "staging");
     let trace_id = Uuid::parse_str(body["MessageAttributes"]["trace_id"].as_str().unwrap()).unwrap();
+    let message_id = published.properties.message_id().as_ref().expect("a message id").as_str().to_owned();
     let url = browser.current_url().await;
     assert!(url.ends_with(&format!("/orders/{trace_id}")), "the browser landed on the status page: {url}");
     assert_eq!(browser.wait_for_text("status", "accepted").await, "accepted");
+    (app, trace_id, message_id)
+}
+
+#[tokio::test]
+async fn the_portal_form_leads_to_a_status_page_that_follows_the_order_to_provisioned() {
+    let browser = Browser::start().await;
+    let (app, trace_id, _) = order_in_the_portal(&browser, "browser01").await;
 
     app.publish_as("provisioner", &provisioner_event("browser01", "provisioning", trace_id)).await;
     app.publish_as("provisioner", &provisioner_event("browser01", "provisioned", trace_id)).await;
     assert_eq!(browser.wait_for_text("status", "provisioned").await, "provisioned");
     let steps = browser.find("#steps li[data-step='done'].done").await;
     assert!(!steps.is_empty(), "the last step is marked done");
+
+    browser.quit().await;
+    app.stop().await;
+}
+
+/// How many steps are done, current and failed.
+async fn steps(browser: &Browser) -> [usize; 3] {
+    let mut counts = [0; 3];
+    for (count, class) in counts.iter_mut().zip(["done", "current", "failed"]) {
+        *count = browser.find_all(&format!("#steps li.{class}")).await;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_superseded_order_says_so_live_and_names_the_newer_order_that_won() {
+    let browser = Browser::start().await;
+    let (app, trace_id, order_id) = order_in_the_portal(&browser, "browser02").await;
+    assert!(!browser.displayed("#superseded").await, "no notice before a superseded");
+    let accepted_steps = steps(&browser).await;
+
+    let newer_time = "2026-01-01T00:00:09.123456789Z";
+    let superseded = superseded_event("browser02", trace_id, &order_id, "m-newer", newer_time, "present");
+    app.publish_as("provisioner", &superseded).await;
+    assert_eq!(browser.wait_for_text("status", "superseded").await, "superseded");
+    assert!(browser.displayed("#superseded").await, "the notice is shown");
+    assert_eq!(browser.text("#newer-order-id").await, "m-newer");
+    assert_eq!(browser.text("#newer-order-time").await, newer_time);
+    assert_eq!(browser.text("#newer-desired").await, "present");
+    // The steps still say what the order itself reached, as before the superseded: accepted.
+    assert_eq!(steps(&browser).await, accepted_steps, "the steps are what they were");
+    assert_eq!(browser.find_all("#steps li[data-step='accepted'].current").await, 1);
+    assert_eq!(browser.text("#steps li[data-step='done']").await, "Provisioned");
 
     browser.quit().await;
     app.stop().await;

@@ -116,3 +116,27 @@ pub fn provisioner_event(client: &str, action: &str, trace_id: Uuid) -> Envelope
     let body = serde_json::json!({"client": client, "namespace": client, "release": "product-a", "product": "product-a"});
     Envelope::new(event_type, trace_id, body.as_object().unwrap().clone())
 }
+
+/// The provisioner's `superseded` of the stale order `order_id` (trace `trace_id`), which lost to
+/// the newer order `newer_order_id` of `newer_order_time` asking for `newer_desired`.
+pub fn superseded_event(
+    client: &str,
+    trace_id: Uuid,
+    order_id: &str,
+    newer_order_id: &str,
+    newer_order_time: &str,
+    newer_desired: &str,
+) -> Envelope {
+    let mut envelope = provisioner_event(client, "superseded", trace_id);
+    let fields = [
+        ("order_id", order_id),
+        ("order_time", "2026-01-01T00:00:00.000000001Z"),
+        ("newer_order_id", newer_order_id),
+        ("newer_order_time", newer_order_time),
+        ("newer_desired", newer_desired),
+    ];
+    for (key, value) in fields {
+        envelope.body.insert(key.into(), value.into());
+    }
+    envelope
+}

@@ -81,3 +81,62 @@ async fn the_timeline_lists_the_events_seen_for_a_trace_in_order() {
     assert_eq!(empty["events"], serde_json::json!([]));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_superseded_order_says_so_and_names_the_newer_order_that_won() {
+    let app = TestApp::spawn().await;
+    let accepted: Value = app.order(&order_json("stale")).await.json().await.unwrap();
+    let trace_id = Uuid::parse_str(accepted["trace_id"].as_str().unwrap()).unwrap();
+    let order_id = accepted["message_id"].as_str().unwrap();
+    let url = app.url(&format!("/api/v1/traces/{trace_id}/events"));
+    let mut stream = SseReader::new(app.client.get(url).bearer_auth(TOKEN).send().await.unwrap());
+    assert_eq!(stream.next(WAIT).await.data["action"], "published");
+
+    let newer_time = "2026-01-01T00:00:09.123456789Z";
+    let superseded = superseded_event("stale", trace_id, order_id, "m-newer", newer_time, "absent");
+    let superseded_id = app.publish_as("provisioner", &superseded).await;
+    let live = stream.next(WAIT).await;
+    assert_eq!(
+        (live.id.as_str(), live.data["action"].as_str()),
+        (superseded_id.as_str(), Some("superseded"))
+    );
+    let expected = serde_json::json!({
+        "client": "stale", "namespace": "stale", "product": "product-a", "release": "product-a",
+        "order_id": order_id, "order_time": "2026-01-01T00:00:00.000000001Z",
+        "newer_order_id": "m-newer", "newer_order_time": newer_time, "newer_desired": "absent",
+    });
+    assert_eq!(live.data["fields"], expected, "the live stream names the newer order");
+
+    let timeline: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/traces/{trace_id}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events = timeline["events"].as_array().unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["published", "superseded"]);
+    assert_eq!(events[1]["fields"], expected, "the timeline names the newer order");
+
+    let page =
+        app.client.get(app.url(&format!("/orders/{trace_id}"))).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains(r#"aria-live="polite">superseded</strong>"#), "the status says superseded: {page}");
+    assert!(
+        page.contains(r#"<ol class="steps" id="steps" data-state="accepted">"#),
+        "steps unchanged: {page}"
+    );
+    assert!(page.contains(r#"<p class="superseded" id="superseded">"#), "the notice is shown: {page}");
+    assert!(page.contains(r#"<code id="newer-order-id">m-newer</code>"#), "{page}");
+    assert!(page.contains(&format!(r#"<time id="newer-order-time">{newer_time}</time>"#)), "{page}");
+    assert!(page.contains(r#"<strong id="newer-desired">absent</strong>"#), "{page}");
+    for id in [order_id, superseded_id.as_str()] {
+        assert!(page.contains(&format!(r#"<li data-id="{id}""#)), "event {id} is listed: {page}");
+    }
+    app.stop().await;
+}
