@@ -89,8 +89,8 @@ pub struct Harness {
     /// A tap on every event the provisioner publishes (`*.provisioner.event.#`).
     pub events: String,
     pub health: Health,
-    pub shutdown: CancellationToken,
-    run: JoinHandle<anyhow::Result<()>>,
+    /// The provisioner, until [`Harness::stop_provisioner`].
+    app: Option<Replica>,
     /// What the provisioner was started with, for a second replica.
     pub config: Config,
 }
@@ -104,13 +104,13 @@ pub struct Replica {
 
 impl Replica {
     pub async fn start(config: Config) -> Replica {
-        let app = Application::build(config).await.expect("the replica starts");
+        let app = Application::build(config).await.expect("the provisioner starts");
         let health = app.health.clone();
         let shutdown = CancellationToken::new();
         let run = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         tokio::time::timeout(WAIT, health.readiness.wait_for("consumer", true))
             .await
-            .expect("the replica never started consuming");
+            .expect("the provisioner never started consuming");
         Replica { health, shutdown, run }
     }
 
@@ -171,14 +171,9 @@ impl Harness {
             .await
             .expect("declare the shared topology");
         let events = t.tap("events", "*.provisioner.event.#").await;
-        let app = Application::build(config.clone()).await.expect("the provisioner starts");
+        let app = Replica::start(config.clone()).await;
         let health = app.health.clone();
-        let shutdown = CancellationToken::new();
-        let run = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-        tokio::time::timeout(WAIT, health.readiness.wait_for("consumer", true))
-            .await
-            .expect("the provisioner never started consuming");
-        Harness { t, cluster, fixture, dir, kubeconfig, events, health, shutdown, run, config }
+        Harness { t, cluster, fixture, dir, kubeconfig, events, health, app: Some(app), config }
     }
 
     /// The real control plane (the test's setup must be `Kube::Real`).
@@ -296,13 +291,15 @@ impl Harness {
         serde_yaml::from_str(&yaml).expect("the values file is YAML")
     }
 
-    pub async fn finish(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(WAIT, self.run)
-            .await
-            .expect("the provisioner stops")
-            .expect("the provisioner task did not panic")
-            .expect("the provisioner stopped cleanly");
+    /// Stops the in-process provisioner (the test goes on with other ones).
+    pub async fn stop_provisioner(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.finish().await;
+        }
+    }
+
+    pub async fn finish(mut self) {
+        self.stop_provisioner().await;
         if let Some(cluster) = &self.cluster {
             // This test's Tenants and Lease go, then its namespaces (and so its releases);
             // nobody waits for them.

@@ -10,4 +10,6 @@ mod helpers;
 mod lifecycle;
 mod plan;
 mod rbac;
+mod replicas;
+mod resync;
 mod validation;

@@ -1,0 +1,159 @@
+//! Several provisioners of one installation: all take orders, one reconciles (the Lease), and
+//! a provisioner killed mid-helm leaves nothing a successor cannot finish.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chrono::{Duration as Span, Utc};
+use eda_tests::control_plane::NEVER_READY;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn two_replicas_on_one_queue_leave_every_tenant_in_the_state_of_its_newest_order() {
+    let h = Harness::start(Setup::default()).await;
+    let second = Replica::start(h.config.clone()).await;
+    // 50 tenants, three orders each one second apart: even ones end bought (published,
+    // cancelled, published), odd ones end cancelled (cancelled, published, cancelled).
+    let base = Utc::now();
+    let mut orders = Vec::new();
+    for i in 0..50 {
+        let client = h.client(&format!("r{i:02}"));
+        let actions = if i % 2 == 0 {
+            ["published", "cancelled", "published"]
+        } else {
+            ["cancelled", "published", "cancelled"]
+        };
+        for (k, action) in actions.iter().enumerate() {
+            let mut envelope = order(&client, action);
+            envelope.attributes.published_on = base + Span::seconds(k as i64);
+            orders.push((envelope, format!("{client}-{k}")));
+        }
+    }
+    fastrand::shuffle(&mut orders);
+    for (envelope, id) in &orders {
+        h.publish_with_id(envelope, id).await;
+    }
+
+    let c = h.cluster();
+    for i in 0..50 {
+        let client = h.client(&format!("r{i:02}"));
+        let (phase, newest) =
+            if i % 2 == 0 { ("Provisioned", "published") } else { ("Deprovisioned", "cancelled") };
+        let newest_id = format!("{client}-2");
+        let tenant = c
+            .wait_for_within(Duration::from_secs(240), "tenants", None, &format!("{client}.product-a"), |t| {
+                t["status"]["phase"] == phase && t["status"]["observedOrder"] == newest_id.as_str()
+            })
+            .await;
+        assert_eq!(tenant["spec"]["order"]["id"], newest_id.as_str(), "{newest} is the newest order");
+        let status = c.helm(&["status", "product-a", "--namespace", &client]);
+        assert_eq!(
+            status.status.success(),
+            i % 2 == 0,
+            "{client}: a release exactly when the newest order is a purchase"
+        );
+    }
+    let leaders = [&h.health, &second.health]
+        .iter()
+        .filter(|health| {
+            health.metrics.encode().contains(r#"eda_provisioner_leader{service="provisioner"} 1"#)
+        })
+        .count();
+    assert_eq!(leaders, 1, "one replica reconciles");
+    second.finish().await;
+    h.finish().await;
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The provisioner binary in a process group of its own, with this test's settings.
+fn spawn_provisioner(h: &Harness, catalog: &std::path::Path) -> Killed {
+    use std::os::unix::process::CommandExt;
+    let c = &h.config;
+    let log = std::fs::File::create(h.dir.path().join("killed-provisioner.log")).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_provisioner"))
+        .env("AMQP_URL", eda_tests::broker::amqp_url())
+        .env("EDA_PREFIX", &c.common.prefix)
+        .env("EDA_MAX_RETRIES", "3")
+        .env("EDA_RETRY_DELAYS", "50ms,100ms")
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("KUBECONFIG", &h.kubeconfig)
+        .env("PROVISIONER_HELM_BIN", &c.helm_bin)
+        .env("PROVISIONER_HELM_TIMEOUT", "20s")
+        .env("PROVISIONER_HELM_KILL_GRACE", "1s")
+        .env("PROVISIONER_CHART_ROOT", &c.chart_root)
+        .env("PROVISIONER_CATALOG", catalog)
+        .env("PROVISIONER_LEASE_DURATION", "3s")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .map(Killed)
+        .expect("the provisioner binary starts")
+}
+
+#[tokio::test]
+async fn a_provisioner_killed_mid_helm_leaves_a_pending_release_its_successor_recovers() {
+    let mut h = Harness::start(Setup {
+        tune: Box::new(|c| {
+            c.helm_timeout = Duration::from_secs(20);
+            c.helm_kill_grace = Duration::from_secs(1);
+        }),
+        ..Setup::default()
+    })
+    .await;
+    h.stop_provisioner().await;
+    // The first provisioner's pods never get ready, so its helm waits until it is killed.
+    let never_ready = provisioner::catalog::BUILT_IN.replace(
+        "      message: \"Product A\"\n",
+        &format!("      message: \"Product A\"\n      podAnnotations: {{ {NEVER_READY}: \"true\" }}\n"),
+    );
+    let catalog = h.dir.path().join("never-ready.yaml");
+    std::fs::write(&catalog, never_ready).unwrap();
+    let mut first = spawn_provisioner(&h, &catalog);
+    let client = h.client("k01");
+    h.publish(&order(&client, "published")).await;
+    assert_eq!(h.actions(1).await, ["provisioning"]);
+    let c = h.cluster();
+    c.wait_for("secrets", Some(&client), "sh.helm.release.v1.product-a.v1", |s| {
+        s["metadata"]["labels"]["status"] == "pending-install"
+    })
+    .await;
+
+    // kill -9 of the whole process group: the provisioner and its helm.
+    let killed =
+        Command::new("kill").args(["-s", "KILL", "--", &format!("-{}", first.0.id())]).status().unwrap();
+    assert!(killed.success());
+    first.0.wait().unwrap();
+    let helm = c.helm(&["status", "product-a", "--namespace", &client, "--output", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&helm.stdout).expect("helm status prints JSON");
+    assert_eq!(status["info"]["status"], "pending-install", "helm left the release pending");
+
+    // The successor (the built-in catalog: its pods get ready) takes the lease once it
+    // expires, waits until the release is older than any helm run, recovers it, installs.
+    let successor = Replica::start(h.config.clone()).await;
+    let tenant = c
+        .wait_for_within(Duration::from_secs(90), "tenants", None, &format!("{client}.product-a"), |t| {
+            t["status"]["phase"] == "Provisioned"
+        })
+        .await;
+    assert_eq!(tenant["status"]["conditions"][0]["status"], "True");
+    assert_eq!(h.actions(1).await, ["provisioned"], "one provisioning, one provisioned");
+    let helm = c.helm(&["status", "product-a", "--namespace", &client, "--output", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&helm.stdout).unwrap();
+    assert_eq!(status["info"]["status"], "deployed");
+    let recovered = r#"eda_provisioner_pending_releases_recovered_total{service="provisioner"} 1"#;
+    assert!(successor.health.metrics.encode().contains(recovered), "{}", successor.health.metrics.encode());
+    successor.finish().await;
+    h.finish().await;
+}
