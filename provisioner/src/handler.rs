@@ -65,7 +65,7 @@ impl<D: Deployer> Provisioner<D> {
         let stamp =
             OrderStamp::parse(&spec.order.id, &spec.order.time).expect("the order's own time reads back");
         match self.store.record(spec).await? {
-            Recorded::Written(_) => {
+            Recorded::Written => {
                 tracing::info!(tenant = %name, trace_id = %tenant.trace_id, order = %stamp.id,
                     action = message.envelope.event_type().action(), "order recorded");
                 if let Some(reconciler) = &self.inline {
@@ -104,7 +104,7 @@ fn cancellation(envelope: &Envelope, stamp: &OrderStamp) -> std::result::Result<
 /// Plan mode: reconcile until the tenant settles (or a bound, should orders race in).
 async fn reconcile_now<D: Deployer>(reconciler: &Reconciler<D>, name: &str) -> Result<()> {
     for _ in 0..8 {
-        if let Next::After(_) = reconciler.reconcile(name).await? {
+        if reconciler.reconcile(name).await? != Next::Now {
             break;
         }
     }

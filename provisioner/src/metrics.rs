@@ -33,7 +33,8 @@ pub struct OperationLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
-    /// `ok`, `superseded` (a newer order stopped it), `transient` or `permanent`.
+    /// `ok`, `superseded` (a newer order stopped it), `waiting` (for a release helm may still
+    /// hold), `transient` or `permanent`.
     pub outcome: &'static str,
 }
 

@@ -58,16 +58,7 @@ async fn the_timeline_lists_the_events_seen_for_a_trace_in_order() {
     // The stream and the timeline read the same cache: once streamed, the timeline has it.
     assert_eq!(stream.next(WAIT).await.data["action"], "failed");
 
-    let timeline: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/traces/{trace_id}")))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let timeline = timeline_of(&app, trace_id).await;
     assert_eq!(timeline["trace_id"], trace_id.to_string());
     let events = timeline["events"].as_array().unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
@@ -107,16 +98,7 @@ async fn a_superseded_order_says_so_and_names_the_newer_order_that_won() {
     });
     assert_eq!(live.data["fields"], expected, "the live stream names the newer order");
 
-    let timeline: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/traces/{trace_id}")))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let timeline = timeline_of(&app, trace_id).await;
     let events = timeline["events"].as_array().unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["published", "superseded"]);
@@ -139,4 +121,10 @@ async fn a_superseded_order_says_so_and_names_the_newer_order_that_won() {
         assert!(page.contains(&format!(r#"<li data-id="{id}""#)), "event {id} is listed: {page}");
     }
     app.stop().await;
+}
+
+/// `GET /api/v1/traces/{id}`, as JSON.
+async fn timeline_of(app: &TestApp, trace_id: impl std::fmt::Display) -> Value {
+    let url = app.url(&format!("/api/v1/traces/{trace_id}"));
+    app.client.get(url).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap()
 }

@@ -65,6 +65,9 @@ pub fn peak_rss_kb() -> u64 {
 /// A provisioner running in-process on `t`'s prefix, consuming, with a tap on its events.
 pub struct Running {
     pub tap: String,
+    /// Its metrics (bench_resync counts reconciler passes).
+    #[allow(dead_code)]
+    pub health: eda_common::health::Health,
     shutdown: provisioner::Shutdown,
     run: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -88,7 +91,7 @@ impl Running {
         let shutdown = provisioner::Shutdown::new();
         let run = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         health.readiness.wait_for("consumer", true).await;
-        Ok(Running { tap, shutdown, run })
+        Ok(Running { tap, health, shutdown, run })
     }
 
     /// Stops it as SIGTERM would and waits until it has.

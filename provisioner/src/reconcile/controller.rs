@@ -117,7 +117,7 @@ async fn reconcile_one<D: Deployer>(
 ) -> Result<Action, Error> {
     match r.reconcile(tenant.name()).await? {
         Next::Now => Ok(Action::requeue(Duration::from_millis(10))),
-        Next::After(wait) => Ok(Action::requeue(wait)),
+        Next::After(wait) | Next::Waiting(wait) => Ok(Action::requeue(wait)),
     }
 }
 

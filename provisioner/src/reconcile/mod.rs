@@ -9,6 +9,7 @@ mod absent;
 pub mod controller;
 pub mod lease;
 mod present;
+pub use present::release_hash;
 mod status;
 
 use std::collections::HashMap;
@@ -64,6 +65,8 @@ pub enum Next {
     Now,
     /// After a delay (a retry, or the next resync).
     After(Duration),
+    /// After a delay, waiting for something outside (a release another helm may still hold).
+    Waiting(Duration),
 }
 
 impl<D: Deployer> Reconciler<D> {
@@ -120,9 +123,13 @@ impl<D: Deployer> Reconciler<D> {
         };
         let next = match outcome {
             Ok(next) => {
-                let label = if next == Next::Now { "superseded" } else { "ok" };
+                let label = match next {
+                    Next::Now => "superseded",
+                    Next::Waiting(_) => "waiting",
+                    Next::After(_) => "ok",
+                };
                 self.metrics.reconciled(label, started.elapsed());
-                if !resync && next != Next::Now {
+                if !resync && matches!(next, Next::After(_)) {
                     self.metrics.record(operation, "ok", started.elapsed());
                 }
                 next

@@ -55,7 +55,7 @@ impl<D: Deployer> Reconciler<D> {
             }
         }
         if let Some(wait) = self.wait_for_pending(&order.tenant).await? {
-            return Ok(Next::After(wait));
+            return Ok(Next::Waiting(wait));
         }
         let deployed = self.deployer.deploy(&release).await?;
         if !self.still_wanted(&tenant).await? {

@@ -23,7 +23,7 @@ const MAX_CONFLICTS: usize = 8;
 #[derive(Debug, Clone)]
 pub enum Recorded {
     /// The spec is now the order's: the reconciler takes it from here.
-    Written(TenantResource),
+    Written,
     /// The tenant already had a newer order; nothing changed.
     Stale(Stale),
 }
@@ -31,7 +31,7 @@ pub enum Recorded {
 /// The Tenants of one installation.
 #[derive(Clone)]
 pub enum TenantStore {
-    Kube { api: Api<TenantResource>, prefix: String },
+    Kube { api: Box<Api<TenantResource>>, prefix: String },
     Memory { tenants: Arc<Mutex<BTreeMap<String, TenantResource>>>, prefix: String },
 }
 
@@ -46,7 +46,7 @@ impl std::fmt::Debug for TenantStore {
 
 impl TenantStore {
     pub fn kube(client: kube::Client, prefix: &str) -> Self {
-        TenantStore::Kube { api: Api::all(client), prefix: prefix.to_string() }
+        TenantStore::Kube { api: Box::new(Api::all(client)), prefix: prefix.to_string() }
     }
 
     pub fn memory(prefix: &str) -> Self {
@@ -82,8 +82,8 @@ impl TenantStore {
                             Some(t) => TenantResource { spec: merged, ..t.clone() },
                             None => TenantResource::new(name.clone(), self.labels(), merged),
                         };
-                        tenants.insert(name, next.clone());
-                        Ok(Recorded::Written(next))
+                        tenants.insert(name, next);
+                        Ok(Recorded::Written)
                     }
                 }
             }
@@ -117,7 +117,7 @@ impl TenantStore {
                 }
             };
             match written {
-                Ok(tenant) => return Ok(Recorded::Written(tenant)),
+                Ok(_) => return Ok(Recorded::Written),
                 // Someone wrote first (409 Conflict or AlreadyExists): read again and decide again.
                 Err(kube::Error::Api(status)) if status.code == 409 => continue,
                 Err(e) => return Err(Error::kube(format!("write Tenant {name}"), e)),

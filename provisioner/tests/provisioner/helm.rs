@@ -107,13 +107,10 @@ async fn a_published_order_becomes_a_namespace_a_baseline_and_a_ready_release_wh
     assert!(pods[0]["spec"]["nodeName"].is_string(), "bound to a node by the scheduler");
     assert_eq!(pods[0]["status"]["phase"], "Running");
     assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0);
-    let metrics = h.health.metrics.encode();
-    assert!(
-        metrics.contains(
-            r#"eda_provisioner_operations_total{service="provisioner",operation="provision",outcome="ok"} 1"#
-        ),
-        "{metrics}"
-    );
+    let provisions =
+        r#"eda_provisioner_operations_total{service="provisioner",operation="provision",outcome="ok"}"#;
+    h.wait_for_metric(provisions, 1.0).await;
+    assert_eq!(h.metric(provisions), Some(1.0));
     h.finish().await;
 }
 
@@ -274,6 +271,12 @@ async fn helm_failing_permanently_fails_the_tenant_at_once_with_helms_stderr() {
     assert_eq!(events[1].1["MessageAttributes"]["trace_id"], TRACE_ID);
     let tenant = h.tenant_in(&h.client("c08"), "product-a", "Failed").await;
     assert_eq!(tenant["status"]["conditions"][0]["reason"], "PermanentError");
+    assert_eq!(tenant["status"]["conditions"][0]["status"], "False");
+    h.wait_for_metric(r#"eda_provisioner_reconciles_total{service="provisioner",outcome="permanent"}"#, 1.0)
+        .await;
+    let failed = r#"eda_provisioner_operations_total{service="provisioner",operation="provision",outcome="permanent"}"#;
+    assert_eq!(h.metric(failed), Some(1.0));
+    h.wait_for_metric(r#"eda_provisioner_tenants{service="provisioner",phase="Failed"}"#, 1.0).await;
     assert_eq!(h.helm_calls().len(), 1, "a permanent failure is not retried");
     assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0, "the order itself was good");
     h.finish().await;

@@ -222,6 +222,17 @@ impl Harness {
         assert!(waited.is_ok(), "fewer than {n} deliveries acked within {WAIT:?}: {:?}", acked());
     }
 
+    /// Waits until a series reaches `at_least` (the reconciler counts a pass after its
+    /// status write, which a test may see first).
+    pub async fn wait_for_metric(&self, series: &str, at_least: f64) {
+        let waited = tokio::time::timeout(WAIT, async {
+            while self.metric(series).unwrap_or(0.0) < at_least {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        assert!(waited.await.is_ok(), "{series} < {at_least}: {}", self.health.metrics.encode());
+    }
+
     /// One metric line's value, by its exact series (name and labels).
     pub fn metric(&self, series: &str) -> Option<f64> {
         let text = self.health.metrics.encode();

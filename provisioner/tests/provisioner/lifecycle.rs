@@ -46,7 +46,11 @@ async fn a_retried_purchase_after_its_cancellation_installs_nothing_and_is_super
         (&tenant["spec"]["desired"], &tenant["status"]["phase"]),
         (&json!("absent"), &json!("Deprovisioned"))
     );
-    assert_eq!(h.metric(r#"eda_provisioner_stale_orders_total{service="provisioner"}"#), Some(1.0));
+    assert_eq!(
+        h.metric(r#"eda_provisioner_stale_orders_total{service="provisioner"}"#),
+        Some(1.0),
+        "counted before the event was published"
+    );
     h.finish().await;
 }
 

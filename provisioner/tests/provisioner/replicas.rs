@@ -68,6 +68,32 @@ async fn two_replicas_on_one_queue_leave_every_tenant_in_the_state_of_its_newest
 /// A child process killed when the test ends, however it ends.
 struct Killed(Child);
 
+impl Killed {
+    /// kill -9 of the whole process group: the provisioner and its helm.
+    fn kill_group(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let killed = Command::new("kill").args(["-s", "KILL", "--", &group]).status().unwrap();
+        assert!(killed.success());
+        self.0.wait().unwrap();
+    }
+}
+
+/// The built-in catalog with pods that never get ready (the fake kubelet's annotation).
+fn never_ready_catalog(h: &Harness) -> std::path::PathBuf {
+    let never_ready = provisioner::catalog::BUILT_IN.replace(
+        "      message: \"Product A\"\n",
+        &format!("      message: \"Product A\"\n      podAnnotations: {{ {NEVER_READY}: \"true\" }}\n"),
+    );
+    let catalog = h.dir.path().join("never-ready.yaml");
+    std::fs::write(&catalog, never_ready).unwrap();
+    catalog
+}
+
+fn helm_status(h: &Harness, namespace: &str) -> serde_json::Value {
+    let helm = h.cluster().helm(&["status", "product-a", "--namespace", namespace, "--output", "json"]);
+    serde_json::from_slice(&helm.stdout).expect("helm status prints JSON")
+}
+
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -88,8 +114,8 @@ fn spawn_provisioner(h: &Harness, catalog: &std::path::Path) -> Killed {
         .env("HTTP_ADDR", "127.0.0.1:0")
         .env("KUBECONFIG", &h.kubeconfig)
         .env("PROVISIONER_HELM_BIN", &c.helm_bin)
-        .env("PROVISIONER_HELM_TIMEOUT", "20s")
-        .env("PROVISIONER_HELM_KILL_GRACE", "1s")
+        .env("PROVISIONER_HELM_TIMEOUT", format!("{}s", c.helm_timeout.as_secs()))
+        .env("PROVISIONER_HELM_KILL_GRACE", format!("{}s", c.helm_kill_grace.as_secs()))
         .env("PROVISIONER_CHART_ROOT", &c.chart_root)
         .env("PROVISIONER_CATALOG", catalog)
         .env("PROVISIONER_LEASE_DURATION", "3s")
@@ -102,25 +128,32 @@ fn spawn_provisioner(h: &Harness, catalog: &std::path::Path) -> Killed {
         .expect("the provisioner binary starts")
 }
 
+/// Every provisioner of a kill test, the binary's environment included: helm runs at most 21 s
+/// (`--helm-timeout` 20 s + `--helm-kill-grace` 1 s), so a release pending longer is abandoned.
+fn killable() -> Setup {
+    let tune = Box::new(|c: &mut provisioner::Config| {
+        c.helm_timeout = Duration::from_secs(20);
+        c.helm_kill_grace = Duration::from_secs(1);
+    });
+    Setup { tune, ..Setup::default() }
+}
+
+/// The Tenant once it is Provisioned for its newest order (a successor's work; slow: it first
+/// waits for the abandoned release to age).
+async fn provisioned(h: &Harness, client: &str) -> serde_json::Value {
+    let name = format!("{client}.product-a");
+    let done = |t: &serde_json::Value| {
+        t["status"]["phase"] == "Provisioned" && t["status"]["observedOrder"] == t["spec"]["order"]["id"]
+    };
+    h.cluster().wait_for_within(Duration::from_secs(90), "tenants", None, &name, done).await
+}
+
 #[tokio::test]
 async fn a_provisioner_killed_mid_helm_leaves_a_pending_release_its_successor_recovers() {
-    let mut h = Harness::start(Setup {
-        tune: Box::new(|c| {
-            c.helm_timeout = Duration::from_secs(20);
-            c.helm_kill_grace = Duration::from_secs(1);
-        }),
-        ..Setup::default()
-    })
-    .await;
+    let mut h = Harness::start(killable()).await;
     h.stop_provisioner().await;
     // The first provisioner's pods never get ready, so its helm waits until it is killed.
-    let never_ready = provisioner::catalog::BUILT_IN.replace(
-        "      message: \"Product A\"\n",
-        &format!("      message: \"Product A\"\n      podAnnotations: {{ {NEVER_READY}: \"true\" }}\n"),
-    );
-    let catalog = h.dir.path().join("never-ready.yaml");
-    std::fs::write(&catalog, never_ready).unwrap();
-    let mut first = spawn_provisioner(&h, &catalog);
+    let mut first = spawn_provisioner(&h, &never_ready_catalog(&h));
     let client = h.client("k01");
     h.publish(&order(&client, "published")).await;
     assert_eq!(h.actions(1).await, ["provisioning"]);
@@ -130,30 +163,63 @@ async fn a_provisioner_killed_mid_helm_leaves_a_pending_release_its_successor_re
     })
     .await;
 
-    // kill -9 of the whole process group: the provisioner and its helm.
-    let killed =
-        Command::new("kill").args(["-s", "KILL", "--", &format!("-{}", first.0.id())]).status().unwrap();
-    assert!(killed.success());
-    first.0.wait().unwrap();
-    let helm = c.helm(&["status", "product-a", "--namespace", &client, "--output", "json"]);
-    let status: serde_json::Value = serde_json::from_slice(&helm.stdout).expect("helm status prints JSON");
-    assert_eq!(status["info"]["status"], "pending-install", "helm left the release pending");
+    first.kill_group();
+    assert_eq!(
+        helm_status(&h, &client)["info"]["status"],
+        "pending-install",
+        "helm left the release pending"
+    );
 
     // The successor (the built-in catalog: its pods get ready) takes the lease once it
     // expires, waits until the release is older than any helm run, recovers it, installs.
     let successor = Replica::start(h.config.clone()).await;
-    let tenant = c
-        .wait_for_within(Duration::from_secs(90), "tenants", None, &format!("{client}.product-a"), |t| {
-            t["status"]["phase"] == "Provisioned"
-        })
-        .await;
+    let tenant = provisioned(&h, &client).await;
     assert_eq!(tenant["status"]["conditions"][0]["status"], "True");
     assert_eq!(h.actions(1).await, ["provisioned"], "one provisioning, one provisioned");
-    let helm = c.helm(&["status", "product-a", "--namespace", &client, "--output", "json"]);
-    let status: serde_json::Value = serde_json::from_slice(&helm.stdout).unwrap();
-    assert_eq!(status["info"]["status"], "deployed");
+    assert_eq!(helm_status(&h, &client)["info"]["status"], "deployed");
     let recovered = r#"eda_provisioner_pending_releases_recovered_total{service="provisioner"} 1"#;
     assert!(successor.health.metrics.encode().contains(recovered), "{}", successor.health.metrics.encode());
+    successor.finish().await;
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn an_upgrade_killed_mid_helm_is_rolled_back_by_the_successor_and_the_newer_order_installed() {
+    let mut h = Harness::start(killable()).await;
+    let client = h.client("k02");
+    let now = Utc::now();
+    let mut bought = order(&client, "published");
+    bought.attributes.published_on = now - Span::seconds(10);
+    h.publish(&bought).await;
+    assert_eq!(h.actions(2).await, ["provisioning", "provisioned"]);
+    h.stop_provisioner().await;
+
+    // A newer purchase of the same tenant, handled by a provisioner whose upgrade never ends.
+    let mut first = spawn_provisioner(&h, &never_ready_catalog(&h));
+    let mut again = order(&client, "published");
+    again.attributes.published_on = now;
+    h.publish(&again).await;
+    assert_eq!(h.actions(1).await, ["provisioning"]);
+    let c = h.cluster();
+    c.wait_for("secrets", Some(&client), "sh.helm.release.v1.product-a.v2", |s| {
+        s["metadata"]["labels"]["status"] == "pending-upgrade"
+    })
+    .await;
+    first.kill_group();
+    assert_eq!(helm_status(&h, &client)["info"]["status"], "pending-upgrade");
+
+    let successor = Replica::start(h.config.clone()).await;
+    let tenant = provisioned(&h, &client).await;
+    // Revision 2 pending, 3 the rollback to 1, 4 the newer order's upgrade.
+    assert_eq!(tenant["status"]["revision"], 4);
+    let release = helm_status(&h, &client);
+    assert_eq!(
+        (&release["info"]["status"], &release["version"]),
+        (&serde_json::json!("deployed"), &serde_json::json!(4))
+    );
+    let history = c.helm(&["history", "product-a", "--namespace", &client, "--output", "json"]);
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert!(history[2]["description"].as_str().is_some_and(|d| d.contains("Rollback to 1")), "{history:#}");
     successor.finish().await;
     h.finish().await;
 }

@@ -39,7 +39,7 @@ async fn a_provisioned_tenant_shows_its_conditions_metrics_and_columns() {
         r#"eda_provisioner_leader{service="provisioner"}"#,
     ];
     for s in series {
-        assert!(h.metric(s).is_some_and(|v| v >= 1.0), "{s}: {}", h.health.metrics.encode());
+        h.wait_for_metric(s, 1.0).await;
     }
     assert_eq!(h.metric(r#"eda_provisioner_stale_orders_total{service="provisioner"}"#), Some(0.0));
 
@@ -80,12 +80,7 @@ async fn a_network_policy_deleted_by_hand_comes_back_at_the_next_resync_and_helm
         .await;
     assert_eq!(back["spec"], policy["spec"], "the same policy, applied again");
     let repairs = r#"eda_provisioner_resync_repairs_total{service="provisioner",object="baseline"}"#;
-    let waited = tokio::time::timeout(WAIT, async {
-        while h.metric(repairs).unwrap_or(0.0) < 1.0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
-    assert!(waited.await.is_ok(), "the repair is counted: {}", h.health.metrics.encode());
+    h.wait_for_metric(repairs, 1.0).await;
     let status = c.helm(&["status", "product-a", "--namespace", &client, "--output", "json"]);
     let release: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(release["version"], 1, "resyncs re-applied the baseline; helm ran only for the order");
