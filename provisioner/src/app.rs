@@ -18,6 +18,7 @@ use crate::config::{Config, DeployerKind, Mode, DEFAULT_HTTP_PORT};
 use crate::deploy::{Deployer, FluxDeployer, FluxSettings, HelmDeployer, HelmSettings, PlanDeployer};
 use crate::handler::Provisioner;
 use crate::metrics::ProvisionerMetrics;
+use crate::objects::Grant;
 use crate::reconcile::controller;
 use crate::reconcile::lease::LeaseLock;
 use crate::reconcile::{ReconcileSettings, Reconciler};
@@ -44,7 +45,11 @@ impl Application {
         let catalog = Arc::new(Catalog::load(config.catalog.as_deref())?);
         let cluster = match config.mode {
             Mode::Plan => None,
-            Mode::Apply => Some(Cluster::new(kube_client(&config).await?)),
+            Mode::Apply => {
+                let grant =
+                    config.subject.clone().map(|subject| Grant { role: config.tenant_role.clone(), subject });
+                Some(Cluster::new(kube_client(&config).await?, grant))
+            }
         };
         let health = Health { readiness: Readiness::new(), metrics: Arc::new(Metrics::new(SERVICE)) };
         let addr = config.common.http_addr_or(DEFAULT_HTTP_PORT);

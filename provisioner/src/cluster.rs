@@ -1,22 +1,47 @@
 //! The Kubernetes side of provisioning: server-side apply (field manager `eda-provisioner`,
-//! forced, so the provisioner's fields always win) of the tenant baseline, and deletion.
+//! forced, so the provisioner's fields always win) of the tenant baseline, the provisioner's
+//! own rights in the tenant namespace (a RoleBinding, when `--subject` names its identity), and
+//! deletion. A namespace that exists and is not eda's is never touched.
 
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use k8s_openapi::api::rbac::v1::RoleBinding;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::objects::{limit_range_for, namespace_for, network_policy_for, resource_quota_for, MANAGER};
-use crate::order::Order;
+use crate::objects::{
+    limit_range_for, namespace_for, network_policy_for, resource_quota_for, role_binding_for, Grant,
+    GRANT_NAME, LABEL_CLIENT, LABEL_MANAGED_BY, MANAGER,
+};
+use crate::order::{Order, OrderError, Tenant};
+
+/// How long a RoleBinding just written may take to be enforced (the authorizer follows a watch).
+const GRANT_ENFORCED_WITHIN: Duration = Duration::from_secs(10);
+
+/// A tenant's namespace as the provisioner finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceState {
+    Absent,
+    /// It exists and its labels say eda made it for this client.
+    Managed,
+}
 
 /// A Kubernetes API the provisioner writes to.
 #[derive(Clone)]
 pub struct Cluster {
     client: Client,
+    /// The provisioner's rights to bind in each tenant namespace; `None`: its identity already
+    /// holds them (an admin kubeconfig), so no RoleBinding is written.
+    grant: Option<Grant>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -31,28 +56,105 @@ pub fn apply_params() -> PatchParams {
 }
 
 impl Cluster {
-    pub fn new(client: Client) -> Self {
-        Cluster { client }
+    pub fn new(client: Client, grant: Option<Grant>) -> Self {
+        Cluster { client, grant }
     }
 
     pub fn client(&self) -> &Client {
         &self.client
     }
 
-    /// Namespace first (everything else lives in it), then quota, limits and network policy.
-    /// Returns each object's resourceVersion after the apply: an apply that changed nothing
-    /// leaves it as it was, so a resync can tell a repair from a no-op.
+    /// Namespace first (everything else lives in it), the provisioner's rights in it, then
+    /// quota, limits and network policy. Returns each object's resourceVersion after the apply:
+    /// an apply that changed nothing leaves it as it was, so a resync can tell a repair from a
+    /// no-op. Refuses a namespace that exists and is not eda's.
     pub async fn apply_baseline(&self, order: &Order, catalog: &Catalog) -> Result<Vec<String>> {
-        let ns = &order.tenant.namespace;
+        let tenant = &order.tenant;
+        let ns = &tenant.namespace;
+        self.namespace_state(tenant).await?;
         let c = || self.client.clone();
-        Ok(vec![
-            version(apply(Api::<Namespace>::all(c()), &namespace_for(order, catalog)).await?),
+        let mut versions =
+            vec![version(apply(Api::<Namespace>::all(c()), &namespace_for(order, catalog)).await?)];
+        versions.extend(self.grant_rights(tenant).await?);
+        versions.extend([
             version(
                 apply(Api::<ResourceQuota>::namespaced(c(), ns), &resource_quota_for(order, catalog)).await?,
             ),
             version(apply(Api::<LimitRange>::namespaced(c(), ns), &limit_range_for(order, catalog)).await?),
             version(apply(Api::<NetworkPolicy>::namespaced(c(), ns), &network_policy_for(order)).await?),
-        ])
+        ]);
+        Ok(versions)
+    }
+
+    /// Absent, or eda's for this client (`app.kubernetes.io/managed-by=eda-provisioner` and
+    /// `eda.io/client`); any other namespace is refused, permanently.
+    pub async fn namespace_state(&self, tenant: &Tenant) -> Result<NamespaceState> {
+        let ns = &tenant.namespace;
+        let api = Api::<Namespace>::all(self.client.clone());
+        let found = api.get_opt(ns).await.map_err(|e| Error::kube(format!("get Namespace {ns}"), e))?;
+        let Some(found) = found else { return Ok(NamespaceState::Absent) };
+        let labels = found.metadata.labels.unwrap_or_default();
+        let ours = labels.get(LABEL_MANAGED_BY).is_some_and(|m| m == MANAGER)
+            && labels.get(LABEL_CLIENT).is_some_and(|c| *c == tenant.client);
+        if !ours {
+            return Err(OrderError(format!(
+                "namespace `{ns}` exists and is not eda's for this client (labels {LABEL_MANAGED_BY}={MANAGER}, \
+                 {LABEL_CLIENT}={}); refusing to touch it",
+                tenant.client
+            ))
+            .into());
+        }
+        Ok(NamespaceState::Managed)
+    }
+
+    /// Binds the tenant role to the provisioner in the tenant namespace and waits until the
+    /// authorizer enforces it; the binding's resourceVersion (none without `--subject`).
+    pub async fn grant_rights(&self, tenant: &Tenant) -> Result<Option<String>> {
+        let Some(grant) = &self.grant else { return Ok(None) };
+        let api = Api::<RoleBinding>::namespaced(self.client.clone(), &tenant.namespace);
+        let binding = apply(api, &role_binding_for(tenant, grant)).await?;
+        self.until_enforced(&tenant.namespace).await?;
+        Ok(Some(version(binding)))
+    }
+
+    /// Removes the provisioner's RoleBinding from a tenant namespace that stays.
+    pub async fn revoke_rights(&self, tenant: &Tenant) -> Result<()> {
+        if self.grant.is_none() {
+            return Ok(());
+        }
+        let ns = &tenant.namespace;
+        let api = Api::<RoleBinding>::namespaced(self.client.clone(), ns);
+        ignore_not_found(api.delete(GRANT_NAME, &DeleteParams::default()).await.map(drop))
+            .map_err(|e| Error::kube(format!("delete RoleBinding {ns}/{GRANT_NAME}"), e))
+    }
+
+    /// Asks the authorizer (a SelfSubjectAccessReview) until it allows what the binding grants.
+    async fn until_enforced(&self, ns: &str) -> Result<()> {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some("create".into()),
+                    resource: Some("resourcequotas".into()),
+                    namespace: Some(ns.into()),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
+        let api = Api::<SelfSubjectAccessReview>::all(self.client.clone());
+        let started = Instant::now();
+        loop {
+            let answer = api
+                .create(&PostParams::default(), &review)
+                .await
+                .map_err(|e| Error::kube(format!("review the provisioner's access in {ns}"), e))?;
+            if answer.status.is_some_and(|s| s.allowed) || started.elapsed() >= GRANT_ENFORCED_WITHIN {
+                // Past the bound the next request tells, with the authorizer's own words.
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Applies an object of a kind known at run time (a Flux HelmRelease or source).
@@ -76,8 +178,13 @@ impl Cluster {
             .map_err(|e| Error::kube(format!("delete {} {ns}/{name}", resource.kind), e))
     }
 
-    /// Deletes a tenant namespace (and so everything in it); an absent one is fine.
-    pub async fn delete_namespace(&self, ns: &str) -> Result<()> {
+    /// Deletes a tenant namespace (and so everything in it); an absent one is fine. Its labels
+    /// are checked right before: a namespace that is not eda's for this client is never deleted.
+    pub async fn delete_namespace(&self, tenant: &Tenant) -> Result<()> {
+        let ns = &tenant.namespace;
+        if self.namespace_state(tenant).await? == NamespaceState::Absent {
+            return Ok(());
+        }
         let api = Api::<Namespace>::all(self.client.clone());
         ignore_not_found(api.delete(ns, &DeleteParams::background()).await.map(drop))
             .map_err(|e| Error::kube(format!("delete Namespace {ns}"), e))

@@ -110,6 +110,17 @@ pub struct Config {
     #[arg(long, env = "PROVISIONER_IDENTITY")]
     pub identity: Option<String>,
 
+    /// The ClusterRole the provisioner binds to itself in each tenant namespace
+    /// (`PROVISIONER_TENANT_ROLE`; default eda-tenant-deployer; the chart sets `<release>-tenant-deployer`).
+    #[arg(long, env = "PROVISIONER_TENANT_ROLE", default_value = "eda-tenant-deployer")]
+    pub tenant_role: String,
+
+    /// The provisioner's own identity, bound to the tenant role in each tenant namespace:
+    /// `system:serviceaccount:<ns>:<name>` or a user name (`PROVISIONER_SUBJECT`; the chart sets
+    /// its ServiceAccount). Unset: no RoleBinding is written, the identity's own rights are used.
+    #[arg(long, env = "PROVISIONER_SUBJECT")]
+    pub subject: Option<String>,
+
     /// How long a publish may wait for the broker's confirm (`PROVISIONER_PUBLISH_TIMEOUT`; default 10s).
     #[arg(long, env = "PROVISIONER_PUBLISH_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub publish_timeout: Duration,
@@ -138,6 +149,8 @@ impl Config {
             lease_namespace: "default".into(),
             lease_duration: Duration::from_secs(15),
             identity: None,
+            tenant_role: "eda-tenant-deployer".into(),
+            subject: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! baseline: Namespace, ResourceQuota, LimitRange, NetworkPolicy. No API is involved, so
 //! every label and quantity is unit-tested.
 
+mod grant;
 mod network_policy;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+pub use grant::{role_binding_for, Grant, GRANT_NAME};
 pub use network_policy::network_policy_for;
 
 use crate::catalog::Catalog;

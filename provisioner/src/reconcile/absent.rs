@@ -3,9 +3,11 @@
 //! same way: helm finds no release, which is the wanted state.
 
 use super::{Next, Reconciler};
+use crate::cluster::NamespaceState;
 use crate::deploy::Deployer;
 use crate::error::Result;
 use crate::events;
+use crate::order::Tenant;
 use crate::tenants::{Phase, TenantResource};
 
 impl<D: Deployer> Reconciler<D> {
@@ -30,18 +32,7 @@ impl<D: Deployer> Reconciler<D> {
                 .await?;
             tenant.status = Some(written);
         }
-        self.deployer.uninstall(&who).await?;
-        // A product withdrawn from the catalog keeps its namespace: nothing says otherwise.
-        let delete_namespace =
-            self.catalog.products.get(&spec.product).is_some_and(|p| p.delete_namespace_on_cancel);
-        if delete_namespace {
-            match &self.cluster {
-                Some(cluster) => cluster.delete_namespace(&spec.namespace).await?,
-                None => {
-                    tracing::info!(plan = "delete", kind = "Namespace", name = %spec.namespace, "plan: would delete")
-                }
-            }
-        }
+        let delete_namespace = self.remove(&who, &spec.product).await?;
         if !self.still_wanted(&tenant).await? {
             return Ok(Next::Now);
         }
@@ -55,5 +46,31 @@ impl<D: Deployer> Reconciler<D> {
         .await?;
         tracing::info!(tenant = tenant.name(), trace_id = %spec.trace_id, delete_namespace, "deprovisioned");
         Ok(Next::After(self.resync))
+    }
+
+    /// Uninstalls the release and deletes the namespace if the product says so (a withdrawn
+    /// product keeps it), else takes the provisioner's rights in it back. A namespace that is
+    /// gone holds no release; one that is not eda's is refused. Whether the namespace went.
+    async fn remove(&self, who: &Tenant, product: &str) -> crate::error::Result<bool> {
+        let delete_namespace =
+            self.catalog.products.get(product).is_some_and(|p| p.delete_namespace_on_cancel);
+        let Some(cluster) = &self.cluster else {
+            self.deployer.uninstall(who).await?;
+            if delete_namespace {
+                tracing::info!(plan = "delete", kind = "Namespace", name = %who.namespace, "plan: would delete");
+            }
+            return Ok(delete_namespace);
+        };
+        if cluster.namespace_state(who).await? == NamespaceState::Absent {
+            return Ok(delete_namespace);
+        }
+        cluster.grant_rights(who).await?;
+        self.deployer.uninstall(who).await?;
+        if delete_namespace {
+            cluster.delete_namespace(who).await?;
+        } else {
+            cluster.revoke_rights(who).await?;
+        }
+        Ok(delete_namespace)
     }
 }

@@ -58,9 +58,11 @@ async fn a_replayed_cancel_of_an_uninstalled_release_still_reports_deprovisioned
 async fn a_product_withdrawn_from_the_catalog_can_still_be_cancelled_and_its_release_goes() {
     let h = Harness::start(Setup::default()).await;
     let client = h.client("c12");
-    // A release an earlier catalog deployed, of a product this catalog no longer offers.
+    // A release an earlier catalog deployed, of a product this catalog no longer offers, in a
+    // namespace eda made.
     let c = h.cluster();
-    c.create(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": client}}))
+    c.create(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": client,
+        "labels": {"app.kubernetes.io/managed-by": "eda-provisioner", "eda.io/client": client}}}))
         .await;
     let chart = repo_root().join("helm/demo-product").display().to_string();
     let installed = c.helm(&["install", "product-old", &chart, "--namespace", &client]);

@@ -158,7 +158,17 @@ fn the_rendered_roles_hold_exactly_the_rules_of_the_services_rule_files() {
     let docs = render("chart-test", "chart-test-ns", &[]);
     let provisioner = yaml_file(&chart_dir().join("files/provisioner-rbac.yaml"));
     let exporter = yaml_file(&chart_dir().join("files/k8s-event-exporter-rbac.yaml"));
-    assert_eq!(find(&docs, "ClusterRole", "chart-test-provisioner")["rules"], provisioner);
+    // The standing rules, plus `bind` on the tenant role by name and nothing else.
+    let mut standing = provisioner["clusterRole"]["rules"].as_array().unwrap().clone();
+    standing
+        .push(serde_json::json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"],
+        "verbs": ["bind"], "resourceNames": ["chart-test-tenant-deployer"]}));
+    assert_eq!(find(&docs, "ClusterRole", "chart-test-provisioner")["rules"], Value::Array(standing));
+    assert_eq!(find(&docs, "Role", "chart-test-provisioner")["rules"], provisioner["role"]["rules"]);
+    assert_eq!(
+        find(&docs, "ClusterRole", "chart-test-tenant-deployer")["rules"],
+        provisioner["tenantRole"]["rules"]
+    );
     assert_eq!(
         find(&docs, "ClusterRole", "chart-test-k8s-event-exporter")["rules"],
         exporter["clusterRole"]["rules"]
@@ -166,6 +176,7 @@ fn the_rendered_roles_hold_exactly_the_rules_of_the_services_rule_files() {
     assert_eq!(find(&docs, "Role", "chart-test-k8s-event-exporter")["rules"], exporter["role"]["rules"]);
     for (kind, name) in [
         ("ClusterRoleBinding", "chart-test-provisioner"),
+        ("RoleBinding", "chart-test-provisioner"),
         ("ClusterRoleBinding", "chart-test-k8s-event-exporter"),
         ("RoleBinding", "chart-test-k8s-event-exporter"),
     ] {

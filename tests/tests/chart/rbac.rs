@@ -65,17 +65,21 @@ fn the_wildcard_check_catches_a_star_verb_and_a_star_resource() {
 fn the_cluster_roles_take_their_rules_from_the_services_rule_files() {
     let templates = manifest_templates();
     let find = |n: &str| templates.iter().find(|(name, _)| name == n).map(|(_, t)| t.clone()).unwrap();
-    // files/provisioner-rbac.yaml is a list of PolicyRules; the exporter's file has
-    // clusterRole.rules and role.rules.
-    assert!(
-        find("provisioner-rbac.yaml").contains(r#".Files.Get "files/provisioner-rbac.yaml" | fromYamlArray"#)
-    );
+    // Each service's file has clusterRole.rules and role.rules; the provisioner's also
+    // tenantRole.rules (the role it binds in each tenant namespace).
+    let provisioner = find("provisioner-rbac.yaml");
+    assert!(provisioner.contains(r#".Files.Get "files/provisioner-rbac.yaml" | fromYaml"#));
+    for part in ["$rbac.clusterRole.rules", "$rbac.role.rules", "$rbac.tenantRole.rules"] {
+        assert!(provisioner.contains(part), "{part}");
+    }
     let exporter = find("k8s-event-exporter-rbac.yaml");
     assert!(exporter.contains(r#".Files.Get "files/k8s-event-exporter-rbac.yaml" | fromYaml"#));
     assert!(exporter.contains("$rbac.clusterRole.rules") && exporter.contains("$rbac.role.rules"));
     let provisioner: Value =
         serde_yaml::from_str(&read(&chart_dir().join("files/provisioner-rbac.yaml"))).unwrap();
-    assert!(provisioner.is_sequence(), "provisioner-rbac.yaml is the list fromYamlArray expects");
+    for part in ["clusterRole", "role", "tenantRole"] {
+        assert!(provisioner[part]["rules"].is_sequence(), "provisioner-rbac.yaml {part}.rules");
+    }
     let exporter: Value =
         serde_yaml::from_str(&read(&chart_dir().join("files/k8s-event-exporter-rbac.yaml"))).unwrap();
     assert!(exporter["clusterRole"]["rules"].is_sequence() && exporter["role"]["rules"].is_sequence());

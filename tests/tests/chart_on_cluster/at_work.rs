@@ -75,6 +75,12 @@ async fn start_provisioner(t: &TestBroker, cluster: &ControlPlane, account: &Ser
     config.common.max_retries = 3;
     config.common.retry_delays = eda_common::config::parse_delays("50ms,100ms").unwrap();
     config.kubeconfig = Some(account.kubeconfig.clone());
+    // As the chart runs it: its Lease in its own namespace, the tenant role bound to itself.
+    config.lease_namespace = account.namespace.clone();
+    let release =
+        account.name.strip_suffix("-provisioner").expect("the chart names it <release>-provisioner");
+    config.tenant_role = format!("{release}-tenant-deployer");
+    config.subject = Some(account.user());
     config.helm_bin = cluster.helm.clone();
     config.helm_timeout = Duration::from_secs(60);
     config.chart_root = repo_root();

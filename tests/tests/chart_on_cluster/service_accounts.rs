@@ -115,6 +115,7 @@ pub async fn apply_chart_rbac(release: &TestRelease) -> ChartServiceAccounts {
     let (provisioner, exporter) =
         (format!("{}-provisioner", release.name), format!("{}-k8s-event-exporter", release.name));
     let (producer, dbwriter) = (format!("{}-producer", release.name), format!("{}-dbwriter", release.name));
+    let tenant_role = format!("{}-tenant-deployer", release.name);
     let expected = BTreeSet::from([
         ("ServiceAccount", producer.as_str()),
         ("ServiceAccount", dbwriter.as_str()),
@@ -122,6 +123,9 @@ pub async fn apply_chart_rbac(release: &TestRelease) -> ChartServiceAccounts {
         ("ServiceAccount", exporter.as_str()),
         ("ClusterRole", provisioner.as_str()),
         ("ClusterRoleBinding", provisioner.as_str()),
+        ("Role", provisioner.as_str()),
+        ("RoleBinding", provisioner.as_str()),
+        ("ClusterRole", tenant_role.as_str()),
         ("ClusterRole", exporter.as_str()),
         ("ClusterRoleBinding", exporter.as_str()),
         ("Role", exporter.as_str()),
@@ -134,6 +138,9 @@ pub async fn apply_chart_rbac(release: &TestRelease) -> ChartServiceAccounts {
     let exporter = service_account(release, &exporter).await;
     let access = |verb, group, resource, namespace| Access { verb, group, resource, namespace };
     provisioner.until_allowed(access("create", "", "namespaces", None)).await;
+    provisioner
+        .until_allowed(access("create", "coordination.k8s.io", "leases", Some(&release.namespace)))
+        .await;
     exporter.until_allowed(access("watch", "events.k8s.io", "events", None)).await;
     exporter.until_allowed(access("create", "coordination.k8s.io", "leases", Some(&release.namespace))).await;
     ChartServiceAccounts { provisioner, exporter }
