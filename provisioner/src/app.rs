@@ -18,7 +18,7 @@ use crate::config::{Config, DeployerKind, Mode, DEFAULT_HTTP_PORT};
 use crate::deploy::{Deployer, FluxDeployer, FluxSettings, HelmDeployer, HelmSettings, PlanDeployer};
 use crate::handler::Provisioner;
 use crate::metrics::ProvisionerMetrics;
-use crate::objects::Grant;
+use crate::objects::{Grant, GRANT_NAME, READER_GRANT_NAME};
 use crate::reconcile::controller;
 use crate::reconcile::lease::LeaseLock;
 use crate::reconcile::{ReconcileSettings, Reconciler};
@@ -45,11 +45,7 @@ impl Application {
         let catalog = Arc::new(Catalog::load(config.catalog.as_deref())?);
         let cluster = match config.mode {
             Mode::Plan => None,
-            Mode::Apply => {
-                let grant =
-                    config.subject.clone().map(|subject| Grant { role: config.tenant_role.clone(), subject });
-                Some(Cluster::new(kube_client(&config).await?, grant))
-            }
+            Mode::Apply => Some(Cluster::new(kube_client(&config).await?, grants(&config))),
         };
         let health = Health { readiness: Readiness::new(), metrics: Arc::new(Metrics::new(SERVICE)) };
         let addr = config.common.http_addr_or(DEFAULT_HTTP_PORT);
@@ -176,6 +172,22 @@ impl Application {
         tracing::info!("provisioner stopped");
         Ok(())
     }
+}
+
+/// The RoleBindings of each tenant namespace: the provisioner's own (with `--subject`), then
+/// the exporter's (with `--reader-subject`).
+fn grants(config: &Config) -> Vec<Grant> {
+    let own = config.subject.clone().map(|subject| Grant {
+        name: GRANT_NAME.into(),
+        role: config.tenant_role.clone(),
+        subject,
+    });
+    let reader = config.reader_subject.clone().map(|subject| Grant {
+        name: READER_GRANT_NAME.into(),
+        role: config.reader_role.clone(),
+        subject,
+    });
+    own.into_iter().chain(reader).collect()
 }
 
 /// `<host>-<pid>-<random>`: unique per process, readable in `kubectl get lease`.

@@ -20,7 +20,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::objects::{
     limit_range_for, namespace_for, network_policy_for, resource_quota_for, role_binding_for, Grant,
-    GRANT_NAME, LABEL_CLIENT, LABEL_MANAGED_BY, MANAGER,
+    LABEL_CLIENT, LABEL_MANAGED_BY, MANAGER,
 };
 use crate::order::{Order, OrderError, Tenant};
 
@@ -39,9 +39,9 @@ pub enum NamespaceState {
 #[derive(Clone)]
 pub struct Cluster {
     client: Client,
-    /// The provisioner's rights to bind in each tenant namespace; `None`: its identity already
-    /// holds them (an admin kubeconfig), so no RoleBinding is written.
-    grant: Option<Grant>,
+    /// The RoleBindings of each tenant namespace, the provisioner's own first; none: its
+    /// identity already holds the rights (an admin kubeconfig), so no RoleBinding is written.
+    grants: Vec<Grant>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -56,8 +56,8 @@ pub fn apply_params() -> PatchParams {
 }
 
 impl Cluster {
-    pub fn new(client: Client, grant: Option<Grant>) -> Self {
-        Cluster { client, grant }
+    pub fn new(client: Client, grants: Vec<Grant>) -> Self {
+        Cluster { client, grants }
     }
 
     pub fn client(&self) -> &Client {
@@ -107,25 +107,29 @@ impl Cluster {
         Ok(NamespaceState::Managed)
     }
 
-    /// Binds the tenant role to the provisioner in the tenant namespace and waits until the
-    /// authorizer enforces it; the binding's resourceVersion (none without `--subject`).
-    pub async fn grant_rights(&self, tenant: &Tenant) -> Result<Option<String>> {
-        let Some(grant) = &self.grant else { return Ok(None) };
+    /// Writes the tenant namespace's RoleBindings and waits until the authorizer enforces the
+    /// provisioner's own; their resourceVersions (none without `--subject`).
+    pub async fn grant_rights(&self, tenant: &Tenant) -> Result<Vec<String>> {
         let api = Api::<RoleBinding>::namespaced(self.client.clone(), &tenant.namespace);
-        let binding = apply(api, &role_binding_for(tenant, grant)).await?;
-        self.until_enforced(&tenant.namespace).await?;
-        Ok(Some(version(binding)))
+        let mut versions = Vec::with_capacity(self.grants.len());
+        for grant in &self.grants {
+            versions.push(version(apply(api.clone(), &role_binding_for(tenant, grant)).await?));
+        }
+        if !self.grants.is_empty() {
+            self.until_enforced(&tenant.namespace).await?;
+        }
+        Ok(versions)
     }
 
-    /// Removes the provisioner's RoleBinding from a tenant namespace that stays.
+    /// Removes the RoleBindings from a tenant namespace that stays, the provisioner's own last.
     pub async fn revoke_rights(&self, tenant: &Tenant) -> Result<()> {
-        if self.grant.is_none() {
-            return Ok(());
-        }
         let ns = &tenant.namespace;
         let api = Api::<RoleBinding>::namespaced(self.client.clone(), ns);
-        ignore_not_found(api.delete(GRANT_NAME, &DeleteParams::default()).await.map(drop))
-            .map_err(|e| Error::kube(format!("delete RoleBinding {ns}/{GRANT_NAME}"), e))
+        for grant in self.grants.iter().rev() {
+            ignore_not_found(api.delete(&grant.name, &DeleteParams::default()).await.map(drop))
+                .map_err(|e| Error::kube(format!("delete RoleBinding {ns}/{}", grant.name), e))?;
+        }
+        Ok(())
     }
 
     /// Asks the authorizer (a SelfSubjectAccessReview) until it allows what the binding grants.

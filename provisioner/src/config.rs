@@ -121,6 +121,16 @@ pub struct Config {
     #[arg(long, env = "PROVISIONER_SUBJECT")]
     pub subject: Option<String>,
 
+    /// The ClusterRole bound to the exporter in each tenant namespace (`PROVISIONER_READER_ROLE`;
+    /// default eda-tenant-reader; the chart sets `<release>-tenant-reader`).
+    #[arg(long, env = "PROVISIONER_READER_ROLE", default_value = "eda-tenant-reader")]
+    pub reader_role: String,
+
+    /// The exporter's identity, bound to the reader role in each tenant namespace, where it
+    /// reads pods (`PROVISIONER_READER_SUBJECT`; the chart sets it when the exporter is enabled).
+    #[arg(long, env = "PROVISIONER_READER_SUBJECT")]
+    pub reader_subject: Option<String>,
+
     /// How long a publish may wait for the broker's confirm (`PROVISIONER_PUBLISH_TIMEOUT`; default 10s).
     #[arg(long, env = "PROVISIONER_PUBLISH_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub publish_timeout: Duration,
@@ -151,6 +161,8 @@ impl Config {
             identity: None,
             tenant_role: "eda-tenant-deployer".into(),
             subject: None,
+            reader_role: "eda-tenant-reader".into(),
+            reader_subject: None,
         }
     }
 }

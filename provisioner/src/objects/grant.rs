@@ -1,6 +1,7 @@
-//! The provisioner's rights in a tenant namespace: a RoleBinding `eda-provisioner` there, of
-//! the tenant role (`<release>-tenant-deployer`, a ClusterRole the chart installs) to the
-//! provisioner's own identity. Its standing rights hold nothing else in any namespace.
+//! Rights in a tenant namespace: RoleBindings there, written by the provisioner — `eda-provisioner`
+//! of the tenant role (`<release>-tenant-deployer`) to its own identity, whose standing rights
+//! hold nothing in any namespace, and `eda-k8s-event-exporter` of the reader role
+//! (`<release>-tenant-reader`) to the exporter's, which reads pods only there.
 
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
 
@@ -9,10 +10,13 @@ use crate::order::Tenant;
 
 /// The name of the provisioner's RoleBinding in every tenant namespace.
 pub const GRANT_NAME: &str = "eda-provisioner";
+/// The name of the exporter's RoleBinding in every tenant namespace.
+pub const READER_GRANT_NAME: &str = "eda-k8s-event-exporter";
 
-/// Whom the tenant role is bound to, and which role.
+/// One RoleBinding of a tenant namespace: its name, the ClusterRole and whom it is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
+    pub name: String,
     /// The ClusterRole bound in each tenant namespace (`--tenant-role`).
     pub role: String,
     /// The provisioner's identity (`--subject`): `system:serviceaccount:<ns>:<name>` or a user.
@@ -39,10 +43,10 @@ impl Grant {
     }
 }
 
-/// The RoleBinding of the tenant role in the tenant's namespace.
+/// The RoleBinding of a grant in the tenant's namespace.
 pub fn role_binding_for(tenant: &Tenant, grant: &Grant) -> RoleBinding {
     let mut metadata = baseline_meta(tenant);
-    metadata.name = Some(GRANT_NAME.into());
+    metadata.name = Some(grant.name.clone());
     RoleBinding {
         metadata,
         role_ref: RoleRef {
@@ -60,7 +64,8 @@ mod tests {
 
     #[test]
     fn a_service_account_subject_becomes_a_service_account_and_anything_else_a_user() {
-        let grant = |subject: &str| Grant { role: "eda-tenant-deployer".into(), subject: subject.into() };
+        let grant =
+            |subject: &str| Grant { name: GRANT_NAME.into(), role: "r".into(), subject: subject.into() };
         let sa = grant("system:serviceaccount:eda:eda-provisioner").rbac_subject();
         assert_eq!(
             (sa.kind.as_str(), sa.name.as_str(), sa.namespace.as_deref()),
@@ -73,8 +78,11 @@ mod tests {
     #[test]
     fn the_binding_lives_in_the_tenant_namespace_and_binds_the_tenant_role() {
         let tenant = crate::objects::tests::order("development", "classic").tenant;
-        let grant =
-            Grant { role: "eda-tenant-deployer".into(), subject: "system:serviceaccount:eda:p".into() };
+        let grant = Grant {
+            name: GRANT_NAME.into(),
+            role: "eda-tenant-deployer".into(),
+            subject: "system:serviceaccount:eda:p".into(),
+        };
         let binding = role_binding_for(&tenant, &grant);
         assert_eq!(binding.metadata.namespace.as_deref(), Some(tenant.namespace.as_str()));
         assert_eq!(binding.metadata.name.as_deref(), Some(GRANT_NAME));

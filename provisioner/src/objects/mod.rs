@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-pub use grant::{role_binding_for, Grant, GRANT_NAME};
+pub use grant::{role_binding_for, Grant, GRANT_NAME, READER_GRANT_NAME};
 pub use network_policy::network_policy_for;
 
 use crate::catalog::Catalog;

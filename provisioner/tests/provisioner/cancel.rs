@@ -77,3 +77,33 @@ async fn a_product_withdrawn_from_the_catalog_can_still_be_cancelled_and_its_rel
     assert_eq!(h.t.queue_len(&h.t.name("dead")).await, 0);
     h.finish().await;
 }
+
+#[tokio::test]
+async fn a_namespace_eda_did_not_make_is_never_touched_not_even_to_delete_it() {
+    let catalog = provisioner::catalog::BUILT_IN
+        .replace("    deleteNamespaceOnCancel: false\n", "    deleteNamespaceOnCancel: true\n");
+    let h = Harness::start(Setup { catalog: Some(catalog), ..Setup::default() }).await;
+    let client = h.client("c13");
+    // Somebody else's namespace, named like the client.
+    let c = h.cluster();
+    c.create(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": client,
+        "labels": {"team": "someone-else"}}}))
+        .await;
+    h.publish(&order(&client, "cancelled")).await;
+    let events = h.next_events(1).await;
+    assert_eq!(events[0].0, "failed", "{:#}", events[0].1);
+    let error = events[0].1["error"].as_str().unwrap();
+    assert!(error.contains(&format!("namespace `{client}` exists and is not eda's")), "{error}");
+    h.publish(&order(&client, "published")).await;
+    let events = h.next_events(2).await;
+    assert_eq!((events[0].0.as_str(), events[1].0.as_str()), ("provisioning", "failed"));
+    let ns = c.get("namespaces", None, &client).await.expect("the namespace stays");
+    assert!(ns["metadata"]["deletionTimestamp"].is_null());
+    assert!(
+        ns["metadata"]["labels"]["app.kubernetes.io/managed-by"].is_null(),
+        "no label of eda's: {:#}",
+        ns["metadata"]
+    );
+    assert!(c.get("resourcequotas", Some(&client), "eda-tenant-baseline").await.is_none());
+    h.finish().await;
+}

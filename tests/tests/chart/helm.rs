@@ -162,7 +162,7 @@ fn the_rendered_roles_hold_exactly_the_rules_of_the_services_rule_files() {
     let mut standing = provisioner["clusterRole"]["rules"].as_array().unwrap().clone();
     standing
         .push(serde_json::json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"],
-        "verbs": ["bind"], "resourceNames": ["chart-test-tenant-deployer"]}));
+        "verbs": ["bind"], "resourceNames": ["chart-test-tenant-deployer", "chart-test-tenant-reader"]}));
     assert_eq!(find(&docs, "ClusterRole", "chart-test-provisioner")["rules"], Value::Array(standing));
     assert_eq!(find(&docs, "Role", "chart-test-provisioner")["rules"], provisioner["role"]["rules"]);
     assert_eq!(

@@ -67,8 +67,14 @@ fn exporter_identity(t: &TestBroker) -> String {
     format!("{}-exporter", t.prefix)
 }
 
-/// The provisioner with the built-in catalog, the real helm and the ServiceAccount's kubeconfig.
-async fn start_provisioner(t: &TestBroker, cluster: &ControlPlane, account: &ServiceAccount) -> Running {
+/// The provisioner with the built-in catalog (or `catalog`), the real helm and the
+/// ServiceAccount's kubeconfig, configured as the chart configures it.
+async fn start_provisioner(
+    t: &TestBroker,
+    cluster: &ControlPlane,
+    account: &ServiceAccount,
+    catalog: Option<&std::path::Path>,
+) -> Running {
     let mut config = provisioner::Config::for_prefix(&t.prefix);
     config.common.amqp_url = Some(eda_tests::broker::amqp_url().into());
     config.common.http_addr = Some("127.0.0.1:0".parse().unwrap());
@@ -81,6 +87,10 @@ async fn start_provisioner(t: &TestBroker, cluster: &ControlPlane, account: &Ser
         account.name.strip_suffix("-provisioner").expect("the chart names it <release>-provisioner");
     config.tenant_role = format!("{release}-tenant-deployer");
     config.subject = Some(account.user());
+    config.reader_role = format!("{release}-tenant-reader");
+    config.reader_subject =
+        Some(format!("system:serviceaccount:{}:{release}-k8s-event-exporter", account.namespace));
+    config.catalog = catalog.map(std::path::Path::to_path_buf);
     config.helm_bin = cluster.helm.clone();
     config.helm_timeout = Duration::from_secs(60);
     config.chart_root = repo_root();
@@ -118,6 +128,13 @@ async fn next(t: &TestBroker, tap: &str, n: usize) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// The Tenants this test's provisioner wrote (cluster-scoped: no namespace takes them along).
+async fn delete_tenants(cluster: &ControlPlane, prefix: &str) {
+    for tenant in cluster.list("tenants", None, Some(&format!("eda.io/prefix={prefix}"))).await {
+        cluster.delete("tenants", None, tenant["metadata"]["name"].as_str().unwrap_or_default()).await;
+    }
+}
+
 fn managed_by_provisioner(object: &Value) -> bool {
     let managers = object["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
     managers.iter().any(|m| m["manager"] == "eda-provisioner")
@@ -145,7 +162,7 @@ async fn the_provisioner_and_the_exporter_do_their_work_as_the_charts_service_ac
     cluster
         .wait_for("leases", Some(&release.namespace), &lease, |l| l["spec"]["holderIdentity"] == identity)
         .await;
-    let provisioner = start_provisioner(&t, &cluster, &accounts.provisioner).await;
+    let provisioner = start_provisioner(&t, &cluster, &accounts.provisioner, None).await;
 
     publish_order(&t, &client, "published", trace_id).await;
     let events = next(&t, &orders, 2).await;
@@ -179,7 +196,8 @@ async fn the_provisioner_and_the_exporter_do_their_work_as_the_charts_service_ac
 
     // The exporter publishes the events recorded in the tenant namespace, each with the order's
     // trace id, up to the real scheduler's `Scheduled` for the release's pod (which it reads
-    // with `get pods`, in its ClusterRole). That one is awaited: the scheduler stamps its events
+    // with `get pods`, through the RoleBinding the provisioner wrote for it in the tenant
+    // namespace: it reads pods nowhere else). That one is awaited: the scheduler stamps its events
     // to the microsecond, while the controllers' whole-second stamps can fall before the
     // exporter's start and be skipped as old (the exporter's own tests cover those).
     let scheduled = loop {
@@ -203,9 +221,19 @@ async fn the_provisioner_and_the_exporter_do_their_work_as_the_charts_service_ac
         })
         .await;
 
+    // The rights it bound in the tenant namespace: its own and the exporter's, nothing else.
+    let exporter_account = &accounts.exporter;
+    assert!(exporter_account.can_i(&release, &["get", "pods", "-n", &client]));
+    assert!(!exporter_account.can_i(&release, &["get", "pods", "-n", "kube-system"]));
+    assert!(accounts.provisioner.can_i(&release, &["create", "secrets", "-n", &client]));
+
     publish_order(&t, &client, "cancelled", trace_id).await;
     let events = next(&t, &orders, 1).await;
     assert_eq!(events[0].0, "deprovisioned", "{:#}", events[0].1);
+    // The namespace stays (the product says so); the rights in it go.
+    for binding in ["eda-provisioner", "eda-k8s-event-exporter"] {
+        assert!(cluster.get("rolebindings", Some(&client), binding).await.is_none(), "{binding} was kept");
+    }
     assert_eq!(events[0].1["MessageAttributes"]["trace_id"], trace_id.to_string());
     let status = cluster.helm(&["status", "product-a", "--namespace", &client]);
     assert!(String::from_utf8_lossy(&status.stderr).contains("not found"), "the release is gone: {status:?}");
@@ -216,5 +244,59 @@ async fn the_provisioner_and_the_exporter_do_their_work_as_the_charts_service_ac
     // Stopping, the exporter released its Lease (update, in its Role) for a quick hand-over.
     let held = cluster.get("leases", Some(&release.namespace), &lease).await.expect("the Lease stays");
     assert!(held["spec"]["holderIdentity"].is_null(), "{:#}", held["spec"]);
+    delete_tenants(&cluster, &t.prefix).await;
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_provisioner_upgrades_deletes_a_managed_namespace_and_refuses_a_foreign_one_as_its_account() {
+    eda_common::telemetry::init_for_tests();
+    let cluster = ControlPlane::connect().await;
+    let t = TestBroker::new().await;
+    let release = TestRelease::new(&cluster, &t.prefix);
+    let accounts = apply_chart_rbac(&release).await;
+    let (client, foreign) = (ControlPlane::name(&t.prefix, "c02"), ControlPlane::name(&t.prefix, "c03"));
+    release.owns_namespace(&client);
+    release.owns_namespace(&foreign);
+    let queue_type = provisioner::Config::for_prefix(&t.prefix).common.queue_type;
+    Topology::new(&t.prefix, queue_type).declare_shared(t.channel()).await.expect("the shared topology");
+    let orders = t.tap("provisioner-events", "*.provisioner.event.#").await;
+    let catalog = release.dir.join("catalog.yaml");
+    let deleting = provisioner::catalog::BUILT_IN
+        .replace("    deleteNamespaceOnCancel: false\n", "    deleteNamespaceOnCancel: true\n");
+    std::fs::write(&catalog, deleting).unwrap();
+    let provisioner = start_provisioner(&t, &cluster, &accounts.provisioner, Some(&catalog)).await;
+
+    let trace_id = Uuid::new_v4();
+    publish_order(&t, &client, "published", trace_id).await;
+    assert_eq!(next(&t, &orders, 2).await[1].1["revision"], 1);
+    // A newer purchase of the same tenant: helm upgrades, under the same rights.
+    publish_order(&t, &client, "published", trace_id).await;
+    let events = next(&t, &orders, 2).await;
+    assert_eq!(
+        (events[1].0.as_str(), &events[1].1["revision"]),
+        ("provisioned", &json!(2)),
+        "{:#}",
+        events[1].1
+    );
+    publish_order(&t, &client, "cancelled", trace_id).await;
+    let events = next(&t, &orders, 1).await;
+    assert_eq!((events[0].0.as_str(), &events[0].1["namespace_deleted"]), ("deprovisioned", &json!(true)));
+    // Deleted through its RoleBinding there: the namespace controller empties it, then it goes.
+    cluster.wait_until_gone("namespaces", None, &client).await;
+
+    // A namespace eda did not make: refused before anything in it is touched.
+    cluster.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": foreign}})).await;
+    publish_order(&t, &foreign, "published", Uuid::new_v4()).await;
+    let events = next(&t, &orders, 2).await;
+    assert_eq!(events[1].0, "failed", "{:#}", events[1].1);
+    let error = events[1].1["error"].as_str().unwrap();
+    assert!(error.contains(&format!("namespace `{foreign}` exists and is not eda's")), "{error}");
+    assert!(
+        cluster.get("rolebindings", Some(&foreign), "eda-provisioner").await.is_none(),
+        "no rights taken there"
+    );
+    provisioner.stop("provisioner").await;
+    delete_tenants(&cluster, &t.prefix).await;
     t.cleanup().await;
 }

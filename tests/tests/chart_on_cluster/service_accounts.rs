@@ -116,6 +116,7 @@ pub async fn apply_chart_rbac(release: &TestRelease) -> ChartServiceAccounts {
         (format!("{}-provisioner", release.name), format!("{}-k8s-event-exporter", release.name));
     let (producer, dbwriter) = (format!("{}-producer", release.name), format!("{}-dbwriter", release.name));
     let tenant_role = format!("{}-tenant-deployer", release.name);
+    let reader_role = format!("{}-tenant-reader", release.name);
     let expected = BTreeSet::from([
         ("ServiceAccount", producer.as_str()),
         ("ServiceAccount", dbwriter.as_str()),
@@ -126,6 +127,7 @@ pub async fn apply_chart_rbac(release: &TestRelease) -> ChartServiceAccounts {
         ("Role", provisioner.as_str()),
         ("RoleBinding", provisioner.as_str()),
         ("ClusterRole", tenant_role.as_str()),
+        ("ClusterRole", reader_role.as_str()),
         ("ClusterRole", exporter.as_str()),
         ("ClusterRoleBinding", exporter.as_str()),
         ("Role", exporter.as_str()),
