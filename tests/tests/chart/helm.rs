@@ -236,3 +236,41 @@ fn the_demo_product_renders_with_the_values_the_provisioner_sets() {
         "the trace id is not part of the (immutable) selector"
     );
 }
+
+#[test]
+fn the_rolebinding_admission_policy_is_off_by_default_and_pins_the_provisioner_to_eda_namespaces() {
+    let kinds_of = |docs: &[Value]| -> Vec<String> {
+        docs.iter()
+            .filter_map(|d| d["kind"].as_str())
+            .filter(|k| k.starts_with("ValidatingAdmission"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(
+        kinds_of(&render("chart-test", "chart-test-ns", &[])).is_empty(),
+        "off by default: 1.20 has no such API"
+    );
+    let docs = render("chart-test", "chart-test-ns", &["--set", "provisioner.admissionPolicy.enabled=true"]);
+    assert_eq!(kinds_of(&docs), ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
+    let policy = find(&docs, "ValidatingAdmissionPolicy", "chart-test-provisioner-rolebindings");
+    assert_eq!(policy["apiVersion"], "admissionregistration.k8s.io/v1");
+    assert_eq!(policy["spec"]["matchConstraints"]["resourceRules"][0]["resources"][0], "rolebindings");
+    assert_eq!(
+        policy["spec"]["matchConditions"][0]["expression"],
+        "request.userInfo.username == 'system:serviceaccount:chart-test-ns:chart-test-provisioner'"
+    );
+    let rules: Vec<&str> = policy["spec"]["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["expression"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules[0].contains("'app.kubernetes.io/managed-by'") && rules[0].contains("'eda-provisioner'"),
+        "{rules:?}"
+    );
+    assert!(rules[1].contains("'chart-test-tenant-deployer', 'chart-test-tenant-reader'"), "{rules:?}");
+    let binding = find(&docs, "ValidatingAdmissionPolicyBinding", "chart-test-provisioner-rolebindings");
+    assert_eq!(binding["spec"]["policyName"], "chart-test-provisioner-rolebindings");
+    assert_eq!(binding["spec"]["validationActions"][0], "Deny");
+}

@@ -11,6 +11,7 @@
 //! `pod-security.kubernetes.io/*` labels are inert here.
 
 mod at_work;
+mod can_i;
 mod install;
 mod refusals;
 mod release;
