@@ -100,10 +100,11 @@ fn helm_template_renders_the_suite_with_default_values_as_manifests_named_after_
         ("Service", 4),
         ("ServiceAccount", 4),
         ("ConfigMap", 3),
-        ("ClusterRole", 2),
+        // The services' two, and the tenant roles the provisioner binds in tenant namespaces.
+        ("ClusterRole", 4),
         ("ClusterRoleBinding", 2),
-        ("Role", 1),
-        ("RoleBinding", 1),
+        ("Role", 2),
+        ("RoleBinding", 2),
         ("Ingress", 0),
         ("ServiceMonitor", 0),
     ] {
