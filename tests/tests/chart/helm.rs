@@ -275,3 +275,25 @@ fn the_rolebinding_admission_policy_is_off_by_default_and_pins_the_provisioner_t
     assert_eq!(binding["spec"]["policyName"], "chart-test-provisioner-rolebindings");
     assert_eq!(binding["spec"]["validationActions"][0], "Deny");
 }
+
+#[test]
+fn the_prometheus_rule_is_off_by_default_and_holds_exactly_the_rule_file() {
+    let count_rules = |docs: &[Value]| docs.iter().filter(|d| d["kind"] == "PrometheusRule").count();
+    assert_eq!(count_rules(&render("chart-test", "chart-test-ns", &[])), 0);
+    let docs = render(
+        "chart-test",
+        "chart-test-ns",
+        &["--set", "prometheusRule.enabled=true", "--set", "prometheusRule.labels.release=prometheus"],
+    );
+    let rule = find(&docs, "PrometheusRule", "chart-test");
+    assert_eq!(rule["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(rule["metadata"]["namespace"], "chart-test-ns");
+    assert_eq!(rule["metadata"]["labels"]["release"], "prometheus", "the ruleSelector's label");
+    let file = yaml_file(&chart_dir().join("files/prometheus-rules.yaml"));
+    assert_eq!(rule["spec"], file, "the rules promtool checks are the rules installed");
+    // Prometheus' own templates survive helm untouched.
+    let summary = rule["spec"]["groups"][0]["rules"][0]["annotations"]["summary"].as_str().unwrap();
+    assert!(summary.contains("{{ $labels.service }}"), "{summary}");
+    let monitored = render("chart-test", "chart-test-ns", &["--set", "serviceMonitor.enabled=true"]);
+    assert_eq!(find(&monitored, "ServiceMonitor", "chart-test")["spec"]["endpoints"][0]["honorLabels"], true);
+}

@@ -77,3 +77,63 @@ fn promtool_would_catch_what_the_openmetrics_answer_looked_like_to_it() {
     let (clean, said) = promtool_check(&om);
     assert!(!clean && said.contains("no help text"), "promtool misreads OpenMetrics counters: {said}");
 }
+
+/// Runs promtool from the repository root; its verdict and what it said.
+fn promtool(args: &[&str]) -> (bool, String) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let out = Command::new("promtool").args(args).current_dir(root).output().expect("promtool runs");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), said)
+}
+
+#[test]
+fn the_alert_rules_pass_promtool_and_each_alert_fires_on_trouble_and_stays_quiet_when_healthy() {
+    let (ok, said) = promtool(&["check", "rules", "helm/eda/files/prometheus-rules.yaml"]);
+    assert!(ok && said.contains("SUCCESS: 5 rules found"), "{said}");
+    // tests/fixtures/prometheus/rules.test.yaml: a firing and a quiet case for every alert.
+    let (ok, said) = promtool(&["test", "rules", "tests/fixtures/prometheus/rules.test.yaml"]);
+    assert!(ok && said.contains("SUCCESS"), "{said}");
+    let tests =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/prometheus/rules.test.yaml"))
+            .unwrap();
+    for alert in [
+        "EdaDeadLettersGrowing",
+        "EdaServiceNotReady",
+        "EdaProvisioningFailed",
+        "EdaStaleOrders",
+        "EdaProvisioningSlow",
+    ] {
+        assert!(
+            tests.matches(&format!("alertname: {alert}\n")).count() >= 2,
+            "{alert} needs a firing and a quiet case"
+        );
+    }
+}
+
+#[test]
+fn promtool_test_rules_would_catch_an_alert_that_does_not_fire() {
+    // The same tests against rules whose dead-letter alert can never fire must fail.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../helm/eda/files/prometheus-rules.yaml"
+    ))
+    .unwrap();
+    let broken = rules.replace(
+        "increase(eda_messages_dead_lettered_total[15m])) > 0",
+        "increase(eda_messages_dead_lettered_total[15m])) > 1e9",
+    );
+    assert_ne!(broken, rules);
+    std::fs::write(dir.path().join("rules.yaml"), broken).unwrap();
+    let tests =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/prometheus/rules.test.yaml"))
+            .unwrap();
+    let tests = tests.replace("../../../helm/eda/files/prometheus-rules.yaml", "rules.yaml");
+    std::fs::write(dir.path().join("test.yaml"), tests).unwrap();
+    let out = Command::new("promtool")
+        .args(["test", "rules", "test.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
