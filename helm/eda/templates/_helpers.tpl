@@ -71,3 +71,50 @@ affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/*
+A NetworkPolicy for one component's pods: ingress only to its HTTP port (from
+networkPolicy.ingressFrom, or anyone), egress only to DNS and the classes it names
+(networkPolicy.egress.<class>: ports, and peers when set). Call with
+(dict "root" $ "component" "dbwriter" "port" 9092 "egress" (list "amqp" "postgres")).
+*/}}
+{{- define "eda.networkPolicy" -}}
+{{- $np := .root.Values.networkPolicy -}}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "eda.fullname" .root }}-{{ .component }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "eda.labels" . | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "eda.selectorLabels" . | nindent 6 }}
+  policyTypes: ["Ingress", "Egress"]
+  ingress:
+    - ports:
+        - port: {{ .port }}
+          protocol: TCP
+      {{- with $np.ingressFrom }}
+      from:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+  egress:
+    {{- range $class := prepend .egress "dns" }}
+    {{- $rule := index $np.egress $class }}
+    - ports:
+        {{- range $port := $rule.ports }}
+        - port: {{ $port }}
+          protocol: TCP
+        {{- if eq $class "dns" }}
+        - port: {{ $port }}
+          protocol: UDP
+        {{- end }}
+        {{- end }}
+      {{- with $rule.to }}
+      to:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    {{- end }}
+{{- end -}}

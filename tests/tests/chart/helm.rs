@@ -297,3 +297,82 @@ fn the_prometheus_rule_is_off_by_default_and_holds_exactly_the_rule_file() {
     let monitored = render("chart-test", "chart-test-ns", &["--set", "serviceMonitor.enabled=true"]);
     assert_eq!(find(&monitored, "ServiceMonitor", "chart-test")["spec"]["endpoints"][0]["honorLabels"], true);
 }
+
+#[test]
+fn every_namespaced_object_names_its_namespace() {
+    // `kubectl apply -f` of the rendered chart (GitOps tools do that) must not land objects in
+    // whatever namespace the applier's context points at.
+    let values = every_template_values().display().to_string();
+    let docs =
+        render("chart-test", "chart-test-ns", &["-f", &values, "--set", "prometheusRule.enabled=true"]);
+    let cluster_scoped = [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    ];
+    let mut seen = 0;
+    for doc in docs.iter().filter(|d| !cluster_scoped.contains(&d["kind"].as_str().unwrap_or_default())) {
+        let namespace = &doc["metadata"]["namespace"];
+        assert_eq!(
+            namespace, "chart-test-ns",
+            "{} {} has no namespace",
+            doc["kind"], doc["metadata"]["name"]
+        );
+        seen += 1;
+    }
+    assert!(seen > 20, "{seen} namespaced objects");
+}
+
+#[test]
+fn each_pod_of_the_suite_has_a_network_policy_that_opens_only_its_port_and_what_it_talks_to() {
+    let values = every_template_values().display().to_string();
+    let docs = render("chart-test", "chart-test-ns", &["-f", &values]);
+    let policies: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "NetworkPolicy").collect();
+    let ports = |rules: &Value| -> Vec<(i64, String)> {
+        let mut found: Vec<(i64, String)> = rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["ports"].as_array().unwrap().iter())
+            .map(|p| (p["port"].as_i64().unwrap(), p["protocol"].as_str().unwrap().to_owned()))
+            .collect();
+        found.sort();
+        found
+    };
+    let tcp = |list: &[i64]| -> Vec<(i64, String)> { list.iter().map(|p| (*p, "TCP".to_owned())).collect() };
+    let deployments: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "Deployment").collect();
+    assert!(deployments.len() >= 6, "every service and the engines");
+    for deployment in deployments {
+        let labels = &deployment["spec"]["template"]["metadata"]["labels"];
+        let component = labels["app.kubernetes.io/component"].as_str().unwrap();
+        let selecting: Vec<&&Value> = policies
+            .iter()
+            .filter(|p| {
+                let wanted = p["spec"]["podSelector"]["matchLabels"].as_object().unwrap();
+                wanted.iter().all(|(k, v)| labels[k] == *v)
+            })
+            .collect();
+        assert_eq!(selecting.len(), 1, "{component}: one policy selects its pods");
+        let spec = &selecting[0]["spec"];
+        assert_eq!(spec["policyTypes"], serde_json::json!(["Ingress", "Egress"]), "{component}");
+        let container_port = deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]
+            ["containerPort"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(ports(&spec["ingress"]), tcp(&[container_port]), "{component}: only the port it serves");
+        let mut expected = vec![(53, "TCP".to_owned()), (53, "UDP".to_owned())];
+        expected.extend(tcp(match component {
+            "producer" => &[5671, 5672],
+            "dbwriter" => &[5432, 5671, 5672],
+            "provisioner" => &[443, 443, 5671, 5672, 6443],
+            "k8s-event-exporter" => &[443, 5671, 5672, 6443],
+            engine if engine.starts_with("consumer-") => &[443, 5671, 5672],
+            other => panic!("no egress expected for {other}"),
+        }));
+        expected.sort();
+        assert_eq!(ports(&spec["egress"]), expected, "{component}: DNS and what it talks to, nothing else");
+    }
+    let off = render("chart-test", "chart-test-ns", &["-f", &values, "--set", "networkPolicy.enabled=false"]);
+    assert!(off.iter().all(|d| d["kind"] != "NetworkPolicy"));
+}

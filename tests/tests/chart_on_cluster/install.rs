@@ -69,6 +69,7 @@ async fn helm_installs_every_template_of_the_suite_and_uninstalls_it_with_its_cl
             "ConfigMap",
             "Deployment",
             "Ingress",
+            "NetworkPolicy",
             "Role",
             "RoleBinding",
             "Service",
@@ -80,7 +81,7 @@ async fn helm_installs_every_template_of_the_suite_and_uninstalls_it_with_its_cl
     // Everything is there: the namespaced objects and the cluster-scoped RBAC of this release.
     let mut found = installed(
         &release,
-        "deployments,services,serviceaccounts,configmaps,roles,rolebindings,ingresses",
+        "deployments,services,serviceaccounts,configmaps,roles,rolebindings,ingresses,networkpolicies",
         Some(ns),
     );
     found.extend(installed(&release, "clusterroles,clusterrolebindings", None));
