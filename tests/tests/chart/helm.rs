@@ -376,3 +376,49 @@ fn each_pod_of_the_suite_has_a_network_policy_that_opens_only_its_port_and_what_
     let off = render("chart-test", "chart-test-ns", &["-f", &values, "--set", "networkPolicy.enabled=false"]);
     assert!(off.iter().all(|d| d["kind"] != "NetworkPolicy"));
 }
+
+/// kubernetes-validate, as scripts/test-tools.d/kubernetes-validate.sh installs it.
+fn kubernetes_validate() -> std::path::PathBuf {
+    let cache = std::env::var_os("EDA_TOOLS_CACHE").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/eda-tools")
+    });
+    cache.join("venv/bin/kubernetes-validate")
+}
+
+#[test]
+fn every_rendered_object_validates_strictly_against_the_kubernetes_schemas_of_1_27_and_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = every_template_values().display().to_string();
+    let chart = chart_dir().display().to_string();
+    // Everything the chart can render, the 1.30+ admission policy included.
+    let sets = ["--set", "provisioner.admissionPolicy.enabled=true", "--set", "prometheusRule.enabled=true"];
+    let out = helm(
+        &[&["template", "chart-test", &chart, "--namespace", "chart-test-ns", "-f", &values][..], &sets[..]]
+            .concat(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rendered = dir.path().join("rendered.yaml");
+    std::fs::write(&rendered, &out.stdout).unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {portz: []}\n").unwrap();
+    let validate = |version: &str, file: &std::path::Path| {
+        let out = std::process::Command::new(kubernetes_validate())
+            .args(["--strict", "--quiet", "--no-warn", "-k", version])
+            .arg(file)
+            .output()
+            .expect("kubernetes-validate runs (scripts/test-tools.d/kubernetes-validate.sh installs it)");
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    // The validator would say so: an unknown field fails.
+    let (ok, said) = validate("1.27.0", &bad);
+    assert!(!ok && said.contains("'portz' was unexpected"), "{said}");
+    // The chart's floor (Chart.yaml kubeVersion) and the newest the validator knows. (The
+    // Prometheus Operator's kinds have no bundled schema: they are checked by the tests above.)
+    for version in ["1.27.0", "1.37.0"] {
+        let (ok, said) = validate(version, &rendered);
+        assert!(ok, "against Kubernetes {version}: {said}");
+    }
+}
