@@ -377,12 +377,15 @@ fn each_pod_of_the_suite_has_a_network_policy_that_opens_only_its_port_and_what_
     assert!(off.iter().all(|d| d["kind"] != "NetworkPolicy"));
 }
 
-/// kubernetes-validate, as scripts/test-tools.d/kubernetes-validate.sh installs it.
-fn kubernetes_validate() -> std::path::PathBuf {
-    let cache = std::env::var_os("EDA_TOOLS_CACHE").map(std::path::PathBuf::from).unwrap_or_else(|| {
-        std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/eda-tools")
-    });
-    cache.join("venv/bin/kubernetes-validate")
+/// Where scripts/test-tools.d installs the Python tools (kubernetes-validate, checkov).
+fn tools_cache() -> PathBuf {
+    std::env::var_os("EDA_TOOLS_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/eda-tools")
+    })
+}
+
+fn kubernetes_validate() -> PathBuf {
+    tools_cache().join("venv/bin/kubernetes-validate")
 }
 
 #[test]
@@ -401,8 +404,8 @@ fn every_rendered_object_validates_strictly_against_the_kubernetes_schemas_of_1_
     std::fs::write(&rendered, &out.stdout).unwrap();
     let bad = dir.path().join("bad.yaml");
     std::fs::write(&bad, "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {portz: []}\n").unwrap();
-    let validate = |version: &str, file: &std::path::Path| {
-        let out = std::process::Command::new(kubernetes_validate())
+    let validate = |version: &str, file: &Path| {
+        let out = Command::new(kubernetes_validate())
             .args(["--strict", "--quiet", "--no-warn", "-k", version])
             .arg(file)
             .output()
@@ -421,4 +424,46 @@ fn every_rendered_object_validates_strictly_against_the_kubernetes_schemas_of_1_
         let (ok, said) = validate(version, &rendered);
         assert!(ok, "against Kubernetes {version}: {said}");
     }
+}
+
+#[test]
+fn checkov_finds_nothing_on_the_rendered_chart_but_the_accepted_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = every_template_values().display().to_string();
+    let chart = chart_dir().display().to_string();
+    let out = helm(&["template", "chart-test", &chart, "--namespace", "chart-test-ns", "-f", &values]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rendered = dir.path().join("rendered.yaml");
+    std::fs::write(&rendered, &out.stdout).unwrap();
+    let run = Command::new(tools_cache().join("checkov/bin/checkov"))
+        .args(["--framework", "kubernetes", "--quiet", "--compact", "-o", "json", "-f"])
+        .arg(&rendered)
+        .output()
+        .expect("checkov runs (scripts/test-tools.d/checkov.sh installs it)");
+    let report: Value = serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("checkov's JSON: {e}: {}", String::from_utf8_lossy(&run.stderr)));
+    let report = if report.is_array() { report[0].clone() } else { report };
+    assert!(
+        report["summary"]["passed"].as_u64().unwrap() > 100,
+        "checkov checked the chart: {:#}",
+        report["summary"]
+    );
+    let accepted = yaml_file(&chart_dir().join("../../tests/fixtures/chart/checkov-accepted.yaml"));
+    let mut occurring = std::collections::BTreeSet::new();
+    for failed in report["results"]["failed_checks"].as_array().unwrap() {
+        let (id, resource) = (failed["check_id"].as_str().unwrap(), failed["resource"].as_str().unwrap());
+        let entry = &accepted[id];
+        assert!(entry.is_object(), "checkov: {id} {} on {resource} is not accepted", failed["check_name"]);
+        if entry["objects"] != "all" {
+            let ok = entry["objects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| resource.ends_with(&format!("-{}", o.as_str().unwrap())));
+            assert!(ok, "checkov: {id} is accepted only for {}, not {resource}", entry["objects"]);
+        }
+        occurring.insert(id.to_owned());
+    }
+    let listed: std::collections::BTreeSet<String> = accepted.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(occurring, listed, "an accepted finding no longer occurs: drop it from the list");
 }
