@@ -8,6 +8,7 @@ mod traces;
 
 pub use body::{bytes as body_bytes, has_content_type, MAX_BODY_BYTES};
 
+use axum::extract::State;
 use axum::http::header;
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
@@ -15,6 +16,7 @@ use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 
 use crate::auth::{self, Auth};
+use crate::catalog::Catalog;
 use crate::state::AppState;
 
 /// The OpenAPI 3.1 document of this API, written by hand and kept true by a test.
@@ -55,6 +57,19 @@ pub fn router(auth: Auth) -> Router<AppState> {
     guarded.route_layer(from_fn_with_state(auth, auth::require_api)).merge(open)
 }
 
-async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+/// The document as served: the order's `environment`, `hardware` and `product` list this
+/// installation's catalog, so a client (or schemathesis) knows which values it accepts.
+async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], served_document(&state.catalog))
+}
+
+/// [`OPENAPI`] with the catalog's choices as enums of the `Order` schema.
+pub fn served_document(catalog: &Catalog) -> String {
+    let mut document: serde_json::Value =
+        serde_json::from_str(OPENAPI).expect("the bundled document is JSON");
+    let order = &mut document["components"]["schemas"]["Order"]["properties"];
+    order["environment"]["enum"] = catalog.environments.clone().into();
+    order["hardware"]["enum"] = catalog.hardware.clone().into();
+    order["product"]["enum"] = catalog.products.keys().cloned().collect::<Vec<_>>().into();
+    document.to_string()
 }
