@@ -1,23 +1,6 @@
 #!/usr/bin/env bash
 # kubernetes-validate (PyPI): the chart tests validate `helm template` against the Kubernetes
-# API schemas it bundles (no network at test time). Idempotent, silent when present; installs
-# a pinned version into a virtualenv under ~/.cache/eda-tools otherwise, with Debian's python3
-# and python3-venv when the machine lacks them.
+# API schemas it bundles (no network at test time).
 set -euo pipefail
-version=1.37.0
-venv="${EDA_TOOLS_CACHE:-$HOME/.cache/eda-tools}/venv"
-bin="$venv/bin/kubernetes-validate"
-if [ -x "$bin" ] && [ "$("$bin" --version 2>/dev/null)" = "$version" ]; then exit 0; fi
-if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  echo "installing python3 and python3-venv from the OS packages" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq >/dev/null
-  $sudo apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
-fi
-echo "installing kubernetes-validate $version from PyPI into $venv" >&2
-rm -rf "$venv"
-python3 -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$version" >/dev/null
-"$bin" --version >/dev/null || { echo "kubernetes-validate.sh: still missing after installing" >&2; exit 1; }
+. "$(dirname "$0")/lib/python-tool.sh"
+python_tool kubernetes-validate 1.37.0 venv kubernetes-validate

@@ -10,3 +10,4 @@ pub mod control_plane;
 pub mod db;
 #[cfg(feature = "kube")]
 pub mod kube_api;
+pub mod tools;

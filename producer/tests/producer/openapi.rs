@@ -120,14 +120,6 @@ async fn the_served_document_is_the_file_and_every_example_is_accepted_as_docume
     app.stop().await;
 }
 
-/// schemathesis, as scripts/test-tools.d/schemathesis.sh installs it.
-fn schemathesis() -> std::path::PathBuf {
-    let cache = std::env::var_os("EDA_TOOLS_CACHE").map(std::path::PathBuf::from).unwrap_or_else(|| {
-        std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/eda-tools")
-    });
-    cache.join("schemathesis/bin/schemathesis")
-}
-
 /// `schemathesis run` of the served document with `--checks all`; its verdict and report.
 async fn schemathesis_run(app: &TestApp, selection: &[&str]) -> (bool, String) {
     let seed = std::env::var("EDA_SCHEMATHESIS_SEED").unwrap_or_else(|_| "20261202".into());
@@ -135,7 +127,7 @@ async fn schemathesis_run(app: &TestApp, selection: &[&str]) -> (bool, String) {
     let auth = format!("Authorization: Bearer {TOKEN}");
     let mut args = vec!["run", url.as_str(), "--checks", "all", "--seed", seed.as_str(), "-H", auth.as_str()];
     args.extend_from_slice(selection);
-    let run = tokio::process::Command::new(schemathesis())
+    let run = tokio::process::Command::new(eda_tests::tools::python_tool("schemathesis", "schemathesis"))
         .args(&args)
         .env("NO_COLOR", "1")
         .output()

@@ -377,15 +377,8 @@ fn each_pod_of_the_suite_has_a_network_policy_that_opens_only_its_port_and_what_
     assert!(off.iter().all(|d| d["kind"] != "NetworkPolicy"));
 }
 
-/// Where scripts/test-tools.d installs the Python tools (kubernetes-validate, checkov).
-fn tools_cache() -> PathBuf {
-    std::env::var_os("EDA_TOOLS_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/eda-tools")
-    })
-}
-
 fn kubernetes_validate() -> PathBuf {
-    tools_cache().join("venv/bin/kubernetes-validate")
+    eda_tests::tools::python_tool("venv", "kubernetes-validate")
 }
 
 #[test]
@@ -435,7 +428,7 @@ fn checkov_finds_nothing_on_the_rendered_chart_but_the_accepted_findings() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rendered = dir.path().join("rendered.yaml");
     std::fs::write(&rendered, &out.stdout).unwrap();
-    let run = Command::new(tools_cache().join("checkov/bin/checkov"))
+    let run = Command::new(eda_tests::tools::python_tool("checkov", "checkov"))
         .args(["--framework", "kubernetes", "--quiet", "--compact", "-o", "json", "-f"])
         .arg(&rendered)
         .output()
