@@ -97,6 +97,17 @@ impl Deployer for FluxDeployer {
         }
     }
 
+    /// Whether the HelmRelease exists (a resync re-applies one deleted by hand).
+    async fn is_present(&self, tenant: &Tenant) -> Result<Option<bool>> {
+        let ar = resource(HELM_RELEASE);
+        let api =
+            Api::<DynamicObject>::namespaced_with(self.cluster.client().clone(), &tenant.namespace, &ar);
+        let found = api.get_opt(&tenant.release).await.map_err(|e| {
+            Error::kube(format!("get HelmRelease {}/{}", tenant.namespace, tenant.release), e)
+        })?;
+        Ok(Some(found.is_some()))
+    }
+
     async fn uninstall(&self, tenant: &Tenant) -> Result<()> {
         // helm-controller's finalizer uninstalls the Helm release when the HelmRelease goes.
         self.cluster.delete_dynamic(&resource(HELM_RELEASE), &tenant.namespace, &tenant.release).await?;

@@ -71,6 +71,13 @@ pub trait Deployer: Send + Sync + 'static {
         false
     }
 
+    /// Whether the release still exists where the deployer keeps it, for deployers whose
+    /// state is not helm's storage (a Flux HelmRelease); `None`: the deployer cannot tell.
+    fn is_present(&self, tenant: &Tenant) -> impl Future<Output = Result<Option<bool>>> + Send {
+        let _ = tenant;
+        async { Ok(None) }
+    }
+
     /// Gets a release out of a `pending-*` state nobody is working on any more, so that the
     /// next deploy is not refused with "another operation is in progress".
     fn recover(&self, tenant: &Tenant, state: &ReleaseState) -> impl Future<Output = Result<()>> + Send {

@@ -99,10 +99,14 @@ impl<D: Deployer> Reconciler<D> {
     }
 
     /// Whether the deployed release differs from the one wanted: another chart, version or
-    /// values than last deployed, or (helm) a release that is gone or not `deployed`.
+    /// values than last deployed, or a release that is gone (a HelmRelease deleted by hand) or,
+    /// in helm's storage, not `deployed`.
     async fn release_drifted(&self, tenant: &TenantResource, who: &Tenant, hash: &str) -> Result<bool> {
         if tenant.status().release_hash.as_deref() != Some(hash) {
             return Ok(true);
+        }
+        if let Some(present) = self.deployer.is_present(who).await? {
+            return Ok(!present);
         }
         let (true, Some(cluster)) = (self.deployer.uses_helm_storage(), &self.cluster) else {
             return Ok(false);

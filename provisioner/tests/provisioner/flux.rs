@@ -127,3 +127,35 @@ async fn a_helm_release_never_ready_times_out_is_retried_and_then_the_tenant_fai
     assert_eq!(tenant["status"]["conditions"][0]["reason"], "RetriesExhausted");
     h.finish().await;
 }
+
+#[tokio::test]
+async fn a_helm_release_deleted_by_hand_is_applied_again_at_the_next_resync() {
+    let h = Harness::start(Setup {
+        tune: Box::new(|c| c.resync_interval = std::time::Duration::from_millis(500)),
+        ..flux()
+    })
+    .await;
+    let client = h.client("c18");
+    h.publish(&order(&client, "published")).await;
+    assert_eq!(h.actions(1).await, ["provisioning"]);
+    let first =
+        helm_controller_reports(&h, &client, "True", "InstallSucceeded", "Helm install succeeded").await;
+    assert_eq!(h.actions(1).await, ["provisioned"]);
+    h.tenant_in(&client, "product-a", "Provisioned").await;
+
+    h.cluster().delete("helmreleases", Some(&client), "product-a").await;
+    // The resync applies it again (a new object: another uid) and waits for helm-controller's
+    // verdict. (Not waiting for it to be gone first: the resync may be quicker than a watch.)
+    let again = h
+        .cluster()
+        .wait_for("helmreleases", Some(&client), "product-a", |r| {
+            r["metadata"]["uid"] != first["metadata"]["uid"]
+        })
+        .await;
+    assert_eq!(again["spec"]["releaseName"], "product-a");
+    helm_controller_reports(&h, &client, "True", "InstallSucceeded", "Helm install succeeded").await;
+    h.wait_for_metric(r#"eda_provisioner_resync_repairs_total{service="provisioner",object="release"}"#, 1.0)
+        .await;
+    assert_eq!(h.t.queue_len(&h.events).await, 0, "a repair publishes no event");
+    h.finish().await;
+}
