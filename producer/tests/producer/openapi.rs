@@ -127,8 +127,11 @@ async fn schemathesis_run(app: &TestApp, selection: &[&str]) -> (bool, String) {
     let auth = format!("Authorization: Bearer {TOKEN}");
     let mut args = vec!["run", url.as_str(), "--checks", "all", "--seed", seed.as_str(), "-H", auth.as_str()];
     args.extend_from_slice(selection);
+    // Its caches (.schemathesis, .hypothesis) go to a directory of the test's own.
+    let scratch = tempfile::tempdir().expect("a temporary directory");
     let run = tokio::process::Command::new(eda_tests::tools::python_tool("schemathesis", "schemathesis"))
         .args(&args)
+        .current_dir(scratch.path())
         .env("NO_COLOR", "1")
         .output()
         .await
