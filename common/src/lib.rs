@@ -19,6 +19,8 @@ pub mod event_type;
 pub mod exposition;
 pub mod health;
 pub mod keyed_lock;
+#[cfg(feature = "kube")]
+pub mod lease;
 pub mod message_id;
 pub mod metrics;
 pub mod publisher;

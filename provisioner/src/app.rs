@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use eda_common::consumer::{self, ConsumerSpec};
 use eda_common::health::{self, Health, HttpServer, Readiness};
+use eda_common::lease::LeaseSettings;
 use eda_common::metrics::Metrics;
 use eda_common::shutdown::Shutdown;
 use eda_common::topology::ServiceQueue;
@@ -20,7 +21,6 @@ use crate::handler::Provisioner;
 use crate::metrics::ProvisionerMetrics;
 use crate::objects::{Grant, GRANT_NAME, READER_GRANT_NAME};
 use crate::reconcile::controller;
-use crate::reconcile::lease::LeaseLock;
 use crate::reconcile::{ReconcileSettings, Reconciler};
 use crate::tenants::TenantStore;
 
@@ -121,21 +121,19 @@ impl Application {
         ));
         let leading = match &self.cluster {
             Some(cluster) => {
-                let identity = c.identity.clone().unwrap_or_else(default_identity);
-                let name = format!("{prefix}-{SERVICE}");
-                let lease = LeaseLock::new(
-                    cluster.client().clone(),
-                    &c.lease_namespace,
-                    &name,
-                    &identity,
-                    c.lease_duration,
-                );
-                let api = kube::Api::all(cluster.client().clone());
+                let lease = LeaseSettings {
+                    namespace: c.lease_namespace.clone(),
+                    name: format!("{prefix}-{SERVICE}"),
+                    identity: c.identity.clone().unwrap_or_else(default_identity),
+                    duration: c.lease_duration,
+                    renew: c.lease_duration / 3,
+                };
+                let client = cluster.client().clone();
                 let concurrency = c.concurrency.max(1);
                 Some(tokio::spawn(controller::lead(
                     reconciler.clone(),
+                    client,
                     lease,
-                    api,
                     concurrency,
                     shutdown.clone(),
                 )))

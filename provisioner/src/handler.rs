@@ -32,16 +32,17 @@ pub struct Provisioner<D> {
 
 impl<D: Deployer> Handler for Provisioner<D> {
     async fn handle(&self, message: &Message) -> Result<Vec<Envelope>, HandlerError> {
+        let stamp = OrderStamp::of(message);
         let spec = match message.envelope.event_type().action() {
-            "published" => self.purchase(&message.envelope, &OrderStamp::of(message)),
-            "cancelled" => cancellation(&message.envelope, &OrderStamp::of(message)),
+            "published" => self.purchase(&message.envelope, &stamp),
+            "cancelled" => cancellation(&message.envelope, &stamp),
             other => {
                 tracing::debug!(action = other, "not an order; ignored");
                 return Ok(Vec::new());
             }
         }
         .map_err(|e| HandlerError::from(crate::Error::from(e)))?;
-        self.record(spec, message).await.map_err(HandlerError::from)
+        self.record(spec, stamp, message).await.map_err(HandlerError::from)
     }
 }
 
@@ -59,11 +60,9 @@ impl<D: Deployer> Provisioner<D> {
         Ok(TenantSpec::present(&order, envelope.body_str("archtype").unwrap_or_default(), stamp))
     }
 
-    async fn record(&self, spec: TenantSpec, message: &Message) -> Result<Vec<Envelope>> {
+    async fn record(&self, spec: TenantSpec, stamp: OrderStamp, message: &Message) -> Result<Vec<Envelope>> {
         let name = tenant_name(&spec.namespace, &spec.release);
         let tenant = spec.tenant();
-        let stamp =
-            OrderStamp::parse(&spec.order.id, &spec.order.time).expect("the order's own time reads back");
         match self.store.record(spec).await? {
             Recorded::Written => {
                 tracing::info!(tenant = %name, trace_id = %tenant.trace_id, order = %stamp.id,

@@ -7,7 +7,6 @@
 
 mod absent;
 pub mod controller;
-pub mod lease;
 mod present;
 pub use present::release_hash;
 mod status;

@@ -43,16 +43,18 @@ impl<D: Deployer> Reconciler<D> {
             tenant.status = Some(written);
         }
         let baseline_repaired = self.apply_baseline(tenant.name(), &order).await?;
-        if !self.still_wanted(&tenant).await? {
-            return Ok(Next::Now);
-        }
         let hash = release_hash(&release);
         let deploy = !resync || self.release_drifted(&tenant, &order.tenant, &hash).await?;
         if resync {
             self.metrics.resync_repairs(baseline_repaired, deploy);
             if !deploy {
+                // Nothing more to do for this spec; a newer one comes with its own watch event.
                 return Ok(Next::After(self.resync));
             }
+        }
+        // About to run helm: not for a spec a newer order has replaced meanwhile.
+        if !self.still_wanted(&tenant).await? {
+            return Ok(Next::Now);
         }
         if let Some(wait) = self.wait_for_pending(&order.tenant).await? {
             return Ok(Next::Waiting(wait));

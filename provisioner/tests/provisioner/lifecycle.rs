@@ -65,7 +65,7 @@ async fn a_cancellation_delivered_before_an_older_purchase_leaves_nothing_instal
 
     let events = h.next_events(1).await;
     assert_eq!(events[0].0, "superseded");
-    assert_eq!(events[0].1["newer_order_time"], json!(OrderTime::of(now)));
+    assert_eq!(events[0].1["newer_order_time"], now.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
     assert!(helm_missing(&h, &client), "no release");
     assert!(h.cluster().get("namespaces", None, &client).await.is_none(), "not even a namespace");
     h.finish().await;
@@ -124,13 +124,4 @@ async fn a_purchase_replayed_from_the_dead_letter_queue_after_a_cancellation_ins
     assert_eq!((events[0].0.as_str(), &events[0].1["order_id"]), ("superseded", &json!("purchase-4")));
     assert!(helm_missing(&h, &client));
     h.finish().await;
-}
-
-/// The order time as the Tenant and `superseded` write it.
-struct OrderTime;
-
-impl OrderTime {
-    fn of(at: DateTime<Utc>) -> String {
-        at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-    }
 }
