@@ -114,7 +114,10 @@ fn spawn_provisioner(h: &Harness, catalog: &std::path::Path) -> Killed {
         .env("HTTP_ADDR", "127.0.0.1:0")
         .env("KUBECONFIG", &h.kubeconfig)
         .env("PROVISIONER_HELM_BIN", &c.helm_bin)
-        .env("PROVISIONER_HELM_TIMEOUT", format!("{}s", c.helm_timeout.as_secs()))
+        // Its helm must still be waiting when the test kills it, however loaded the machine: a
+        // timeout of its own would mark the release failed, not pending. Its successor judges the
+        // abandoned release by the successor's own, shorter timeout.
+        .env("PROVISIONER_HELM_TIMEOUT", "600s")
         .env("PROVISIONER_HELM_KILL_GRACE", format!("{}s", c.helm_kill_grace.as_secs()))
         .env("PROVISIONER_CHART_ROOT", &c.chart_root)
         .env("PROVISIONER_CATALOG", catalog)
