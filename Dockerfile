@@ -29,10 +29,13 @@ RUN apt-get update \
 COPY --from=builder /out/ /usr/local/bin/
 COPY catalog/ /usr/share/eda/catalog/
 COPY helm/demo-product/ /usr/share/eda/helm/demo-product/
+COPY --chmod=0755 deploy/docker/healthcheck.sh /usr/local/bin/eda-healthcheck
 ENV LOG_FORMAT=json \
     PROVISIONER_CHART_ROOT=/usr/share/eda \
     HOME=/tmp
 USER 10001:10001
+# Liveness of whichever service runs (its /healthz; the port from HTTP_ADDR or its default).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["/usr/local/bin/eda-healthcheck"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # Pick the service with the command, e.g. `docker run eda producer --help`.
 CMD ["producer", "--help"]

@@ -208,8 +208,14 @@ pub fn envelope_properties(envelope: &Envelope, message_id: &str, app_id: &str) 
     let mut headers = FieldTable::default();
     headers.insert("trace_id".into(), long(&trace_id));
     headers.insert("retrace_intent".into(), AMQPValue::LongLongInt(i64::from(attrs.retrace_intent)));
-    for (name, value) in cloudevent_headers(envelope, message_id, app_id) {
+    // Spans exported: the message goes on under the span that sends it (else the span id eda
+    // derives from the message id, the same for every publish of it).
+    let sending_span = crate::telemetry::current_traceparent(attrs.trace_id);
+    for (name, mut value) in cloudevent_headers(envelope, message_id, app_id) {
         if name == "ce-traceparent" {
+            if let Some(current) = &sending_span {
+                value.clone_from(current);
+            }
             // The same W3C value under both names, so OpenTelemetry and CloudEvents tools agree.
             headers.insert("traceparent".into(), long(&value));
         }

@@ -7,6 +7,6 @@ async fn main() -> anyhow::Result<()> {
         // Event lines share stdout with the logs: keep the logs to what needs attention.
         std::env::set_var("RUST_LOG", "warn");
     }
-    eda_common::telemetry::init(config.common().log_format);
+    let _telemetry = eda_common::telemetry::init(config.common().log_format, "consumer")?;
     consumer::run(config, eda_common::shutdown::signal()).await
 }

@@ -9,6 +9,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = dbwriter::Config::parse();
-    eda_common::telemetry::init(config.common.log_format);
+    let _telemetry = eda_common::telemetry::init(config.common.log_format, "dbwriter")?;
     dbwriter::run(config, eda_common::shutdown::signal()).await
 }

@@ -8,6 +8,6 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", producer::cli::hash_password_from_stdin()?);
         return Ok(());
     }
-    eda_common::telemetry::init(cli.config.common.log_format);
+    let _telemetry = eda_common::telemetry::init(cli.config.common.log_format, "producer")?;
     producer::run(cli.config, eda_common::shutdown::signal()).await
 }

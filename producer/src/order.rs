@@ -4,7 +4,6 @@
 use eda_common::client_name::validate_dns1123_label;
 use eda_common::{ClientName, Envelope, EventType};
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 use crate::catalog::{Catalog, ARCHTYPES};
 use crate::error::FieldError;
@@ -124,7 +123,7 @@ impl Order {
         ] {
             body.insert(key.into(), value.into());
         }
-        Ok(who.stamp(Envelope::new(event_type, Uuid::new_v4(), body)))
+        Ok(who.stamp(Envelope::new(event_type, eda_common::telemetry::new_trace_id(), body)))
     }
 }
 

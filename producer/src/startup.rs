@@ -110,11 +110,13 @@ impl Application {
     }
 }
 
-/// Health, API and portal, with the body limit, request metrics and security headers on all.
+/// Health, API and portal, with the body limit, request metrics, request spans (when exported)
+/// and security headers on all.
 fn router(state: AppState, auth: Auth, health: Health, metrics: HttpMetrics) -> Router {
     let app: Router = api::router(auth.clone()).merge(portal::router(auth)).with_state(state);
     app.merge(health::router(health))
         .layer(from_fn_with_state(metrics, http_metrics::track))
+        .layer(axum::middleware::from_fn(eda_common::telemetry::request_span))
         .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(security_headers))
 }

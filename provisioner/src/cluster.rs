@@ -15,6 +15,7 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParam
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tracing::Instrument as _;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
@@ -170,7 +171,10 @@ impl Cluster {
         let ns = object.metadata.namespace.as_deref().unwrap_or("default");
         let api = Api::<DynamicObject>::namespaced_with(self.client.clone(), ns, resource);
         let name = object.metadata.name.clone().unwrap_or_default();
+        let span = tracing::info_span!("kubernetes.apply", otel.name = %format_args!("apply {}", resource.kind),
+            k8s.object = %format_args!("{} {ns}/{name}", resource.kind));
         api.patch(&name, &apply_params(), &Patch::Apply(object))
+            .instrument(span)
             .await
             .map_err(|e| Error::kube(format!("apply {} {ns}/{name}", resource.kind), e))
     }
@@ -204,8 +208,14 @@ where
         Some(ns) => format!("apply {} {ns}/{name}", K::kind(&())),
         None => format!("apply {} {name}", K::kind(&())),
     };
-    let applied =
-        api.patch(&name, &apply_params(), &Patch::Apply(object)).await.map_err(|e| Error::kube(what, e))?;
+    // A span per apply, named by the kind only (low cardinality); the object is an attribute.
+    let span = tracing::info_span!("kubernetes.apply", otel.name = %format_args!("apply {}", K::kind(&())),
+        k8s.object = %what.trim_start_matches("apply "));
+    let applied = api
+        .patch(&name, &apply_params(), &Patch::Apply(object))
+        .instrument(span)
+        .await
+        .map_err(|e| Error::kube(what, e))?;
     Ok(applied)
 }
 

@@ -63,7 +63,8 @@ impl<D: Deployer> Provisioner<D> {
     async fn record(&self, spec: TenantSpec, stamp: OrderStamp, message: &Message) -> Result<Vec<Envelope>> {
         let name = tenant_name(&spec.namespace, &spec.release);
         let tenant = spec.tenant();
-        match self.store.record(spec).await? {
+        let order_span = eda_common::telemetry::current_traceparent(message.envelope.trace_id());
+        match self.store.record(spec, order_span).await? {
             Recorded::Written => {
                 tracing::info!(tenant = %name, trace_id = %tenant.trace_id, order = %stamp.id,
                     action = message.envelope.event_type().action(), "order recorded");

@@ -10,4 +10,5 @@ pub mod control_plane;
 pub mod db;
 #[cfg(feature = "kube")]
 pub mod kube_api;
+pub mod otlp;
 pub mod tools;

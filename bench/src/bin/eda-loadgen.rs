@@ -22,7 +22,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    eda_common::telemetry::init(cli.common.log_format);
+    let _telemetry = eda_common::telemetry::init(cli.common.log_format, "eda-loadgen")?;
     println!("| run | published | publish msg/s | consumed | consume msg/s | latency p50 / p95 / p99 |");
     println!("| --- | ---: | ---: | ---: | ---: | --- |");
     for run in 1..=cli.runs {

@@ -160,6 +160,13 @@ async fn handle_batch<H: BatchHandler>(
         }
     }
     if !messages.is_empty() {
+        // Exported, each message of the batch has its span in its own trace, open while the
+        // batch is handled (not entered: one task serves them all).
+        let _spans: Vec<tracing::Span> = if crate::telemetry::exporting() {
+            messages.iter().map(super::single::message_span).collect()
+        } else {
+            Vec::new()
+        };
         let results = handle_until_done(handler, &messages, shutdown, &metrics).await?;
         for ((d, m), result) in good.into_iter().zip(&messages).zip(results) {
             let result = result.map(|()| Vec::new());

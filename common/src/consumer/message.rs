@@ -19,6 +19,9 @@ pub struct Message {
     /// The AMQP `timestamp` property, when the publisher set one.
     pub sent_at: Option<DateTime<Utc>>,
     pub delivery_tag: u64,
+    /// The W3C `traceparent` it was sent with (the AMQP header, else `ce-traceparent`): the
+    /// sender's span, under which this message's span is made.
+    pub traceparent: Option<String>,
 }
 
 impl Message {
@@ -26,7 +29,8 @@ impl Message {
     pub fn from_delivery(delivery: &Delivery) -> Result<Message, EnvelopeError> {
         let props = &delivery.properties;
         let content_type = props.content_type().as_ref().map(|c| c.as_str());
-        let decoded = Envelope::decode(&delivery.data, content_type, &headers_of(props))?;
+        let headers = headers_of(props);
+        let decoded = Envelope::decode(&delivery.data, content_type, &headers)?;
         let message_id = props
             .message_id()
             .as_ref()
@@ -45,6 +49,7 @@ impl Message {
                 .and_then(|t| i64::try_from(t).ok())
                 .and_then(|t| DateTime::from_timestamp(t, 0)),
             delivery_tag: delivery.delivery_tag,
+            traceparent: headers.get("traceparent").or_else(|| headers.get("ce-traceparent")).cloned(),
         })
     }
 }

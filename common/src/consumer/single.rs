@@ -114,12 +114,15 @@ async fn process<H: Handler>(settler: &Settler, handler: &H, delivery: Delivery)
 }
 
 /// The span every log line about a message carries: trace id, event type, message id, attempt.
+/// Exported, it is a span under the span that sent the message.
 pub(crate) fn message_span(m: &Message) -> tracing::Span {
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "message",
         trace_id = %m.envelope.trace_id(),
         event_type = %m.envelope.attributes.event_type,
         message_id = %m.message_id,
         retrace_intent = m.envelope.attributes.retrace_intent,
-    )
+    );
+    crate::telemetry::continue_trace(&span, m.envelope.trace_id(), m.traceparent.as_deref(), &m.message_id);
+    span
 }

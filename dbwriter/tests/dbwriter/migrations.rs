@@ -98,6 +98,7 @@ fn message(action: &str) -> Message {
         received_at: Utc::now(),
         sent_at: None,
         delivery_tag: 0,
+        traceparent: None,
     }
 }
 

@@ -3,8 +3,10 @@
 //! same topology, the bare publish-with-confirms rate of a plain lapin loop with the same
 //! number of publishes in flight.
 //!
-//! `cargo run --release -p producer --example bench_orders -- [seconds] [connections] > /dev/null`
-//! (figures on stderr; the producer's JSON logs go to stdout, as in production).
+//! `cargo run --release -p producer --example bench_orders -- [seconds] [connections] [otlp] > /dev/null`
+//! (figures on stderr; the producer's JSON logs go to stdout, as in production). With `otlp`,
+//! spans are exported (`OTEL_EXPORTER_OTLP_ENDPOINT`) to an OTLP receiver in this process, as
+//! to a collector on the same machine.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -30,7 +32,16 @@ async fn main() -> anyhow::Result<()> {
     let seconds: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(10);
     let connections: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(64);
     let amqp_url = std::env::var("AMQP_URL").unwrap_or_else(|_| eda_common::config::DEFAULT_AMQP_URL.into());
-    eda_common::telemetry::init(eda_common::telemetry::LogFormat::Json);
+    let receiver = match args.next().as_deref() {
+        Some("otlp") => {
+            let receiver = eda_tests::otlp::OtlpReceiver::start().await;
+            std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint);
+            Some(receiver)
+        }
+        Some(other) => anyhow::bail!("third argument: `otlp` or nothing, not {other:?}"),
+        None => None,
+    };
+    let telemetry = eda_common::telemetry::init(eda_common::telemetry::LogFormat::Json, "producer")?;
 
     let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let mut config = Config::for_prefix(&prefix);
@@ -59,6 +70,10 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("ratio orders/bare publishes: {:.2}", http.rate / bare);
     shutdown.cancel();
     run.await??;
+    if let Some(receiver) = receiver {
+        drop(telemetry);
+        eprintln!("spans exported: {} in {} requests", receiver.spans().len(), receiver.requests());
+    }
     cleanup(&amqp_url, &prefix).await;
     Ok(())
 }

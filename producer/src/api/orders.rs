@@ -11,7 +11,6 @@ use axum::Json;
 use eda_common::client_name::validate_dns1123_label;
 use eda_common::{ClientName, Envelope, EventType};
 use serde_json::Map;
-use uuid::Uuid;
 
 use super::body;
 use crate::error::{ApiError, FieldError};
@@ -60,6 +59,7 @@ pub async fn cancel(
     fields.insert("client".into(), client.as_str().into());
     fields.insert("namespace".into(), namespace.unwrap_or_else(|| client.to_string()).into());
     fields.insert("product".into(), product.into());
-    let envelope = state.publishing.stamp(Envelope::new(event_type, Uuid::new_v4(), fields));
+    let envelope =
+        state.publishing.stamp(Envelope::new(event_type, eda_common::telemetry::new_trace_id(), fields));
     Ok((StatusCode::ACCEPTED, Json(state.publish(&envelope).await?)))
 }

@@ -7,6 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::process::Command;
+use tracing::Instrument as _;
 
 use super::helm_args::{helm_args_for, rollback_args_for, uninstall_args_for};
 use super::helm_classify::classify_stderr;
@@ -79,8 +80,14 @@ impl Deployer for HelmDeployer {
 }
 
 impl HelmDeployer {
-    /// Runs helm; `Ok(stdout)` on exit 0, a classified error otherwise.
+    /// Runs helm, in a span of its own; `Ok(stdout)` on exit 0, a classified error otherwise.
     async fn run(&self, command: &'static str, args: &[String]) -> Result<String> {
+        let span =
+            tracing::info_span!("helm", otel.name = %format_args!("helm {command}"), helm.command = command);
+        self.run_helm(command, args).instrument(span).await
+    }
+
+    async fn run_helm(&self, command: &'static str, args: &[String]) -> Result<String> {
         tracing::info!(helm = %self.settings.bin.display(), ?args, "running helm");
         let child = Command::new(&self.settings.bin)
             .args(args)

@@ -88,6 +88,7 @@ mod tests {
             received_at: Utc::now(),
             sent_at: sent_at.map(|t| t.parse().unwrap()),
             delivery_tag: 1,
+            traceparent: None,
         }
     }
 

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use eda_common::{Envelope, Publisher};
+use tracing::Instrument as _;
 
 use crate::catalog::Catalog;
 use crate::cluster::Cluster;
@@ -23,7 +24,7 @@ use crate::deploy::Deployer;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::metrics::ProvisionerMetrics;
-use crate::tenants::{Desired, Phase, TenantResource, TenantStore};
+use crate::tenants::{Desired, Phase, TenantResource, TenantStore, ANNOTATION_TRACEPARENT};
 
 /// What the reconciler needs; one per installation, shared by its workers.
 pub struct Reconciler<D> {
@@ -116,9 +117,10 @@ impl<D: Deployer> Reconciler<D> {
             }
         }
         let resync = settled && matches!(status.phase, Some(Phase::Provisioned | Phase::Deprovisioned));
+        let span = pass_span(&tenant, resync);
         let (operation, outcome) = match tenant.spec.desired {
-            Desired::Present => ("provision", self.present(&tenant, resync).await),
-            Desired::Absent => ("deprovision", self.absent(&tenant, resync).await),
+            Desired::Present => ("provision", self.present(&tenant, resync).instrument(span.clone()).await),
+            Desired::Absent => ("deprovision", self.absent(&tenant, resync).instrument(span.clone()).await),
         };
         let next = match outcome {
             Ok(next) => {
@@ -136,7 +138,7 @@ impl<D: Deployer> Reconciler<D> {
             Err(error) => {
                 self.metrics.reconciled(error.class(), started.elapsed());
                 self.metrics.record(operation, error.class(), started.elapsed());
-                self.failed_attempt(&tenant, &error).await?
+                self.failed_attempt(&tenant, &error).instrument(span).await?
             }
         };
         if next != Next::Now {
@@ -183,6 +185,33 @@ impl<D: Deployer> Reconciler<D> {
         let index = (attempts.max(1) as usize - 1).min(self.retry_delays.len() - 1);
         self.retry_delays[index]
     }
+}
+
+/// The span of one pass. A pass for an order is in the purchase's trace, under the span that
+/// recorded the order (the Tenant's `eda.io/traceparent`); its helm runs, applies and events
+/// nest under it. A resync is routine, not part of the purchase: a debug span, so neither logs
+/// nor traces carry one a tenant every resync unless `RUST_LOG` asks (then it links to the
+/// purchase's trace).
+fn pass_span(tenant: &TenantResource, resync: bool) -> tracing::Span {
+    let order_span = tenant.metadata.annotations.as_ref().and_then(|a| a.get(ANNOTATION_TRACEPARENT));
+    let trace_id = uuid::Uuid::parse_str(&tenant.spec.trace_id).ok();
+    if resync {
+        let span = tracing::debug_span!("resync", tenant = %tenant.name(), trace_id = %tenant.spec.trace_id);
+        eda_common::telemetry::link_to(&span, order_span.map(String::as_str));
+        return span;
+    }
+    let span = tracing::info_span!("reconcile",
+        otel.name = %format_args!("reconcile {}", tenant.spec.desired.as_str()),
+        tenant = %tenant.name(), trace_id = %tenant.spec.trace_id, order = %tenant.spec.order.id);
+    if let Some(trace_id) = trace_id {
+        eda_common::telemetry::continue_trace(
+            &span,
+            trace_id,
+            order_span.map(String::as_str),
+            &tenant.spec.order.id,
+        );
+    }
+    span
 }
 
 /// The reconciler's settings, from the provisioner's [`crate::Config`].

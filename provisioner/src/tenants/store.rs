@@ -16,6 +16,10 @@ use crate::error::{Error, Result};
 /// The label that says which installation (topology prefix) a Tenant belongs to.
 pub const LABEL_PREFIX: &str = "eda.io/prefix";
 
+/// The `traceparent` of the span that recorded the newest order, so the reconciler's spans
+/// nest under it (only while spans are exported; absent otherwise).
+pub const ANNOTATION_TRACEPARENT: &str = "eda.io/traceparent";
+
 /// Writes that lose a race are retried this many times before the order is retried (§4).
 const MAX_CONFLICTS: usize = 8;
 
@@ -69,7 +73,9 @@ impl TenantStore {
     }
 
     /// Writes the order's spec unless the tenant has a newer order.
-    pub async fn record(&self, spec: TenantSpec) -> Result<Recorded> {
+    /// Writes the spec an order asks for, if the order is newer; `order_span` is the
+    /// `traceparent` of the span handling it ([`ANNOTATION_TRACEPARENT`]).
+    pub async fn record(&self, spec: TenantSpec, order_span: Option<String>) -> Result<Recorded> {
         let name = tenant_name(&spec.namespace, &spec.release);
         match self {
             TenantStore::Memory { tenants, .. } => {
@@ -82,12 +88,12 @@ impl TenantStore {
                             Some(t) => TenantResource { spec: merged, ..t.clone() },
                             None => TenantResource::new(name.clone(), self.labels(), merged),
                         };
-                        tenants.insert(name, next);
+                        tenants.insert(name, with_order_span(next, order_span));
                         Ok(Recorded::Written)
                     }
                 }
             }
-            TenantStore::Kube { api, .. } => self.record_in_api(api, &name, spec).await,
+            TenantStore::Kube { api, .. } => self.record_in_api(api, &name, spec, order_span).await,
         }
     }
 
@@ -96,6 +102,7 @@ impl TenantStore {
         api: &Api<TenantResource>,
         name: &str,
         spec: TenantSpec,
+        order_span: Option<String>,
     ) -> Result<Recorded> {
         for _ in 0..MAX_CONFLICTS {
             let existing =
@@ -103,7 +110,7 @@ impl TenantStore {
             let written = match existing {
                 None => {
                     let tenant = TenantResource::new(name.to_string(), self.labels(), spec.clone());
-                    api.create(&PostParams::default(), &tenant).await
+                    api.create(&PostParams::default(), &with_order_span(tenant, order_span.clone())).await
                 }
                 Some(existing) => {
                     self.check_owner(&existing)?;
@@ -113,7 +120,8 @@ impl TenantStore {
                     };
                     // The resourceVersion read above makes this write fail if anyone wrote since.
                     let next = TenantResource { spec: merged, ..existing };
-                    api.replace(name, &PostParams::default(), &next).await
+                    api.replace(name, &PostParams::default(), &with_order_span(next, order_span.clone()))
+                        .await
                 }
             };
             match written {
@@ -185,4 +193,17 @@ impl TenantStore {
             }
         }
     }
+}
+
+/// The tenant with its order's span recorded, or the annotation of an earlier order removed.
+fn with_order_span(mut tenant: TenantResource, order_span: Option<String>) -> TenantResource {
+    let annotations = tenant.metadata.annotations.get_or_insert_with(BTreeMap::new);
+    match order_span {
+        Some(traceparent) => annotations.insert(ANNOTATION_TRACEPARENT.to_string(), traceparent),
+        None => annotations.remove(ANNOTATION_TRACEPARENT),
+    };
+    if annotations.is_empty() {
+        tenant.metadata.annotations = None;
+    }
+    tenant
 }

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
+mod healthcheck;
+
 fn deploy(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy").join(file)
 }

@@ -1,11 +1,21 @@
-//! One telemetry entry point: JSON (default) or pretty logs on stdout, levels from `RUST_LOG`.
+//! One telemetry entry point: JSON (default) or pretty logs on stdout, levels from `RUST_LOG`,
+//! and spans over OTLP when OpenTelemetry's standard variables ask for them ([`otel`]).
 //!
 //! JSON lines carry the fields of every enclosing span at the top level, so a line logged
 //! while a message is handled has `trace_id` (and `event_type`, `message_id`) next to its
 //! `message` — log pipelines filter on it without unnesting.
 
+mod context;
+mod http;
+mod otel;
+
 use std::sync::Once;
 
+pub use context::{continue_trace, current_traceparent, link_to, new_trace_id};
+pub use http::request_span;
+pub use otel::{exporting, ExportError};
+
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -35,21 +45,52 @@ where
     Registry::default().with(filter(DEFAULT_FILTER)).with(tracing_flat_json::FlatJsonLayer::new(writer))
 }
 
-/// Installs the global subscriber once; later calls (other tests in the same binary) do nothing.
-pub fn init(format: LogFormat) {
+/// What [`init`] set up; keep it until the service ends: dropping it sends the spans not yet
+/// exported (within the exporter's timeout).
+#[must_use = "dropping the telemetry guard stops span export"]
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            if let Err(e) = provider.shutdown() {
+                tracing::warn!(error = %e, "spans not exported before exit");
+            }
+        }
+    }
+}
+
+/// Installs the global subscriber once (later calls, from other tests in the same binary, do
+/// nothing): logs in `format`, and spans exported as `service` when `OTEL_EXPORTER_OTLP_ENDPOINT`
+/// is set. The error names the OpenTelemetry variable that asks for what this build lacks.
+pub fn init(format: LogFormat, service: &str) -> Result<Telemetry, ExportError> {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| match format {
-        LogFormat::Json => {
-            let _ = json_subscriber(std::io::stdout).try_init();
+    let mut result = Ok(Telemetry::default());
+    ONCE.call_once(|| {
+        let provider = match otel::provider_from(service, |name| std::env::var(name).ok()) {
+            Ok(provider) => provider,
+            Err(e) => {
+                result = Err(e);
+                return;
+            }
+        };
+        let spans = provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(otel::tracer(p)));
+        let logs = Registry::default().with(filter(DEFAULT_FILTER)).with(spans);
+        let _ = match format {
+            LogFormat::Json => logs.with(tracing_flat_json::FlatJsonLayer::new(std::io::stdout)).try_init(),
+            LogFormat::Pretty => {
+                logs.with(tracing_subscriber::fmt::layer().with_writer(std::io::stdout).pretty()).try_init()
+            }
+        };
+        if provider.is_some() {
+            tracing::info!(service, "exporting spans over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)");
         }
-        LogFormat::Pretty => {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter(DEFAULT_FILTER))
-                .with_writer(std::io::stdout)
-                .pretty()
-                .try_init();
-        }
+        result = Ok(Telemetry { provider });
     });
+    result
 }
 
 /// For tests: logs to the test harness's captured output, `RUST_LOG` or `warn`.
