@@ -22,6 +22,8 @@ pub struct Attribution {
     pub trace_id: Uuid,
     /// The namespace carries no trace id: `trace_id` is fresh and the body says `untraced`.
     pub untraced: bool,
+    /// The order's span (the namespace's `eda.io/traceparent`), parent of the export's span.
+    pub order_span: Option<String>,
 }
 
 /// Lowercase `[a-z0-9-]`, anything else as `-`, dashes trimmed, at most 63 characters;
@@ -135,7 +137,7 @@ mod tests {
     #[test]
     fn the_envelope_names_client_and_reason_and_carries_the_trace() {
         let trace_id = Uuid::new_v4();
-        let who = Attribution { client: "cliente02".into(), trace_id, untraced: false };
+        let who = Attribution { client: "cliente02".into(), trace_id, untraced: false, order_span: None };
         let env = envelope_for("mycompany", &event(), &who);
         assert_eq!(env.event_type().as_str(), "mycompany.k8s-event-exporter.event.cliente02.backoff");
         assert_eq!(env.trace_id(), trace_id);
@@ -148,7 +150,12 @@ mod tests {
 
     #[test]
     fn an_untraced_event_says_so_and_odd_clients_are_sanitized() {
-        let who = Attribution { client: "Team.A".into(), trace_id: Uuid::new_v4(), untraced: true };
+        let who = Attribution {
+            client: "Team.A".into(),
+            trace_id: Uuid::new_v4(),
+            untraced: true,
+            order_span: None,
+        };
         let env = envelope_for("mycompany", &event(), &who);
         assert_eq!(env.event_type().client(), "team-a");
         assert_eq!(env.body["untraced"], true);

@@ -138,7 +138,17 @@ impl Exporter {
         };
         let envelope = envelope_for(&self.company, event, &who);
         tracing::debug!(trace_id = %who.trace_id, event_type = %envelope.event_type(), "publishing a Kubernetes event");
-        Decision::Publish(Box::new(self.publisher.event_with_id(&envelope, &message_id(event))))
+        let id = message_id(event);
+        let message = || self.publisher.event_with_id(&envelope, &id);
+        if !eda_common::telemetry::exporting() {
+            return Decision::Publish(Box::new(message()));
+        }
+        // Exported, the event is a span in the purchase's trace, under the order's span, and the
+        // message goes on under it.
+        let span = tracing::info_span!("export", otel.name = %format_args!("export {}", event.reason),
+            trace_id = %who.trace_id, k8s.event.reason = %event.reason);
+        eda_common::telemetry::continue_trace(&span, who.trace_id, who.order_span.as_deref(), &id);
+        Decision::Publish(Box::new(span.in_scope(message)))
     }
 
     /// Client and trace of an event, or why it is skipped; `None` when stopped meanwhile.
@@ -160,15 +170,17 @@ impl Exporter {
                 }
             }
         };
-        let Tenant::Selected { client, trace_id } = tenant else { return Some(Err(Skip::Unselected)) };
+        let Tenant::Selected { client, trace_id, order_span } = tenant else {
+            return Some(Err(Skip::Unselected));
+        };
         let own = match &self.pods {
             Some(pods) => pods.trace_id(&event.involved, &event.namespace).await,
             None => None,
         };
         Some(match own.or(trace_id) {
-            Some(trace_id) => Ok(Attribution { client, trace_id, untraced: false }),
+            Some(trace_id) => Ok(Attribution { client, trace_id, untraced: false, order_span }),
             None if self.include_untraced => {
-                Ok(Attribution { client, trace_id: Uuid::new_v4(), untraced: true })
+                Ok(Attribution { client, trace_id: Uuid::new_v4(), untraced: true, order_span: None })
             }
             None => Err(Skip::Untraced),
         })

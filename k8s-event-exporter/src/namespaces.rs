@@ -20,6 +20,9 @@ use crate::error::{KubeContext, Result};
 
 /// The annotation the provisioner writes on a tenant namespace.
 pub const TRACE_ID_ANNOTATION: &str = "eda.io/trace-id";
+/// The `traceparent` of the span that recorded the tenant's newest order, written by the
+/// provisioner while spans are exported.
+pub const TRACEPARENT_ANNOTATION: &str = "eda.io/traceparent";
 /// The label naming the client a namespace belongs to.
 pub const CLIENT_LABEL: &str = "eda.io/client";
 
@@ -31,8 +34,9 @@ const MAX_MISSES: usize = 1024;
 /// What a namespace says about the events in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tenant {
-    /// Selected, with its client and (when annotated with a valid UUID) trace id.
-    Selected { client: String, trace_id: Option<Uuid> },
+    /// Selected, with its client, (when annotated with a valid UUID) trace id, and the span of
+    /// the order when the provisioner exports spans.
+    Selected { client: String, trace_id: Option<Uuid>, order_span: Option<String> },
     /// Not selected by `--namespace-selector`, or gone.
     Unselected,
 }
@@ -133,7 +137,8 @@ pub fn tenant_of(ns: &Namespace) -> Tenant {
     let annotations = ns.metadata.annotations.as_ref();
     let trace_id =
         annotations.and_then(|a| a.get(TRACE_ID_ANNOTATION)).and_then(|t| Uuid::parse_str(t.trim()).ok());
-    Tenant::Selected { client, trace_id }
+    let order_span = annotations.and_then(|a| a.get(TRACEPARENT_ANNOTATION)).cloned();
+    Tenant::Selected { client, trace_id, order_span }
 }
 
 #[cfg(test)]
@@ -149,13 +154,20 @@ mod tests {
     fn the_client_label_and_trace_annotation_are_read() {
         let id = Uuid::new_v4();
         let n = ns(json!({"metadata": {"name": "ns1", "labels": {"eda.io/client": "cliente02"},
-            "annotations": {"eda.io/trace-id": id.to_string()}}}));
-        assert_eq!(tenant_of(&n), Tenant::Selected { client: "cliente02".into(), trace_id: Some(id) });
+            "annotations": {"eda.io/trace-id": id.to_string(), "eda.io/traceparent": "00-a-b-01"}}}));
+        let order_span = Some("00-a-b-01".to_string());
+        assert_eq!(
+            tenant_of(&n),
+            Tenant::Selected { client: "cliente02".into(), trace_id: Some(id), order_span }
+        );
     }
 
     #[test]
     fn without_label_the_name_is_the_client_and_a_bad_trace_id_is_none() {
         let n = ns(json!({"metadata": {"name": "ns2", "annotations": {"eda.io/trace-id": "nope"}}}));
-        assert_eq!(tenant_of(&n), Tenant::Selected { client: "ns2".into(), trace_id: None });
+        assert_eq!(
+            tenant_of(&n),
+            Tenant::Selected { client: "ns2".into(), trace_id: None, order_span: None }
+        );
     }
 }

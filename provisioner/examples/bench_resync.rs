@@ -114,7 +114,8 @@ async fn seed(cluster: &ControlPlane, catalog: &Catalog, prefix: &str, ns: &str)
         release: "product-a".into(),
         trace_id: uuid::Uuid::new_v4(),
     };
-    let order = Order { tenant, environment: "development".into(), hardware: "dedicated".into() };
+    let order =
+        Order { tenant, environment: "development".into(), hardware: "dedicated".into(), order_span: None };
     let release = Release::for_order(&order, catalog).expect("product-a is in the built-in catalog");
     let name = format!("{ns}.product-a");
     let id = uuid::Uuid::new_v4().to_string();

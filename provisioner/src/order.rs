@@ -36,6 +36,9 @@ pub struct Order {
     pub tenant: Tenant,
     pub environment: String,
     pub hardware: String,
+    /// The `traceparent` of the span that recorded the order, while spans are exported: the
+    /// namespace carries it, so the spans of the exporter join the order's.
+    pub order_span: Option<String>,
 }
 
 impl Tenant {
@@ -96,7 +99,12 @@ impl Order {
                 names(product.hardware.iter())
             )));
         }
-        Ok(Order { tenant, environment: environment.to_string(), hardware: hardware.to_string() })
+        Ok(Order {
+            tenant,
+            environment: environment.to_string(),
+            hardware: hardware.to_string(),
+            order_span: None,
+        })
     }
 }
 

@@ -25,6 +25,8 @@ pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const LABEL_CLIENT: &str = "eda.io/client";
 pub const LABEL_ENVIRONMENT: &str = "eda.io/environment";
 pub const ANNOTATION_TRACE_ID: &str = "eda.io/trace-id";
+/// The `traceparent` of the span that recorded the tenant's newest order (as on its Tenant).
+pub const ANNOTATION_TRACEPARENT: &str = crate::tenants::ANNOTATION_TRACEPARENT;
 /// Name of the ResourceQuota, LimitRange and NetworkPolicy in every tenant namespace.
 pub const BASELINE_NAME: &str = "eda-tenant-baseline";
 
@@ -43,7 +45,7 @@ pub fn namespace_for(order: &Order, catalog: &Catalog) -> Namespace {
         metadata: ObjectMeta {
             name: Some(order.tenant.namespace.clone()),
             labels: Some(labels),
-            annotations: Some(trace_annotation(&order.tenant)),
+            annotations: Some(namespace_annotations(order)),
             ..ObjectMeta::default()
         },
         ..Namespace::default()
@@ -90,6 +92,15 @@ pub fn tenant_labels(tenant: &Tenant) -> BTreeMap<String, String> {
 /// `eda.io/trace-id`: the trace that last applied the object.
 pub fn trace_annotation(tenant: &Tenant) -> BTreeMap<String, String> {
     BTreeMap::from([(ANNOTATION_TRACE_ID.to_string(), tenant.trace_id.to_string())])
+}
+
+/// The trace id, and the order's span while spans are exported (for the exporter's spans).
+fn namespace_annotations(order: &Order) -> BTreeMap<String, String> {
+    let mut annotations = trace_annotation(&order.tenant);
+    if let Some(span) = &order.order_span {
+        annotations.insert(ANNOTATION_TRACEPARENT.to_string(), span.clone());
+    }
+    annotations
 }
 
 /// Metadata of a baseline object in the tenant namespace.

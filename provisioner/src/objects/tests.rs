@@ -15,6 +15,7 @@ pub(crate) fn order(environment: &str, hardware: &str) -> Order {
         },
         environment: environment.into(),
         hardware: hardware.into(),
+        order_span: None,
     }
 }
 

@@ -24,7 +24,7 @@ use crate::deploy::Deployer;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::metrics::ProvisionerMetrics;
-use crate::tenants::{Desired, Phase, TenantResource, TenantStore, ANNOTATION_TRACEPARENT};
+use crate::tenants::{Desired, Phase, TenantResource, TenantStore};
 
 /// What the reconciler needs; one per installation, shared by its workers.
 pub struct Reconciler<D> {
@@ -193,23 +193,18 @@ impl<D: Deployer> Reconciler<D> {
 /// nor traces carry one a tenant every resync unless `RUST_LOG` asks (then it links to the
 /// purchase's trace).
 fn pass_span(tenant: &TenantResource, resync: bool) -> tracing::Span {
-    let order_span = tenant.metadata.annotations.as_ref().and_then(|a| a.get(ANNOTATION_TRACEPARENT));
+    let order_span = tenant.order_span();
     let trace_id = uuid::Uuid::parse_str(&tenant.spec.trace_id).ok();
     if resync {
         let span = tracing::debug_span!("resync", tenant = %tenant.name(), trace_id = %tenant.spec.trace_id);
-        eda_common::telemetry::link_to(&span, order_span.map(String::as_str));
+        eda_common::telemetry::link_to(&span, order_span);
         return span;
     }
     let span = tracing::info_span!("reconcile",
         otel.name = %format_args!("reconcile {}", tenant.spec.desired.as_str()),
         tenant = %tenant.name(), trace_id = %tenant.spec.trace_id, order = %tenant.spec.order.id);
     if let Some(trace_id) = trace_id {
-        eda_common::telemetry::continue_trace(
-            &span,
-            trace_id,
-            order_span.map(String::as_str),
-            &tenant.spec.order.id,
-        );
+        eda_common::telemetry::continue_trace(&span, trace_id, order_span, &tenant.spec.order.id);
     }
     span
 }

@@ -18,7 +18,7 @@ impl<D: Deployer> Reconciler<D> {
     /// and no event is published.
     pub(super) async fn present(&self, tenant: &TenantResource, resync: bool) -> Result<Next> {
         let spec = &tenant.spec;
-        let order = spec.order();
+        let order = Order { order_span: tenant.order_span().map(str::to_string), ..spec.order() };
         let release = Release::for_order(&order, &self.catalog).ok_or_else(|| {
             OrderError(format!(
                 "product: `{}` is not in the catalog (any more); nothing to install",

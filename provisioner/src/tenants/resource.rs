@@ -51,6 +51,11 @@ impl TenantResource {
         self.metadata.name.as_deref().unwrap_or_default()
     }
 
+    /// The `traceparent` of the span that recorded the newest order (`eda.io/traceparent`).
+    pub fn order_span(&self) -> Option<&str> {
+        self.metadata.annotations.as_ref()?.get(super::ANNOTATION_TRACEPARENT).map(String::as_str)
+    }
+
     pub fn status(&self) -> TenantStatus {
         self.status.clone().unwrap_or_default()
     }

@@ -109,6 +109,7 @@ impl TenantSpec {
             tenant: self.tenant(),
             environment: self.environment.clone(),
             hardware: self.hardware.clone(),
+            order_span: None,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! operator would with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at an OTLP receiver fixture,
 //! export the spans of one purchase in its trace (the trace id the producer answers with) and
 //! nested as the work flowed: the HTTP request, the messages it published, the reconcile pass
-//! the order started, its helm run and Kubernetes applies, and the events the pass published.
+//! the order started, its helm run and Kubernetes applies, the events the pass published, and
+//! the Kubernetes events the real controllers wrote, exported by the k8s-event-exporter.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -142,9 +143,20 @@ async fn one_purchase_is_one_trace_of_nested_spans_from_the_request_to_helm() {
             ("PROVISIONER_CHART_ROOT", repo.display().to_string()),
         ]),
     );
+    let state_ns = ControlPlane::name(&t.prefix, "state");
+    cluster.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": state_ns}})).await;
+    let mut exporter = Service::start(
+        "k8s-event-exporter",
+        dir.path(),
+        &with(&[
+            ("KUBECONFIG", cluster.kubeconfig.display().to_string()),
+            ("EXPORTER_NAMESPACE_SELECTOR", format!("eda.io/client={client}")),
+            ("EXPORTER_STATE_NAMESPACE", state_ns),
+        ]),
+    );
     let mut producer =
         Service::start("producer", dir.path(), &with(&[("PRODUCER_API_TOKENS", TOKEN.into())]));
-    for service in [&mut dbwriter, &mut provisioner, &mut producer] {
+    for service in [&mut dbwriter, &mut provisioner, &mut exporter, &mut producer] {
         service.ready().await;
     }
 
@@ -163,9 +175,10 @@ async fn one_purchase_is_one_trace_of_nested_spans_from_the_request_to_helm() {
     let trace = trace_id.simple().to_string();
 
     let spans = receiver
-        .wait_until("the purchase's spans, up to the dbwriter recording `provisioned`", WITHIN, |spans| {
+        .wait_until("the purchase's spans, up to the dbwriter recording an exported event", WITHIN, |spans| {
             has_message(spans, "dbwriter", "provisioned", &trace)
                 && has_message(spans, "dbwriter", "published", &trace)
+                && has_message(spans, "dbwriter", "scalingreplicaset", &trace)
                 && spans
                     .iter()
                     .any(|s| s.service == "provisioner" && s.name == "helm upgrade" && s.trace_id == trace)
@@ -209,6 +222,13 @@ async fn one_purchase_is_one_trace_of_nested_spans_from_the_request_to_helm() {
         let recorded = message(&spans, "dbwriter", action, &trace);
         assert_eq!(recorded.parent_span_id, pass.span_id, "{action}: {recorded:#?}");
     }
+
+    // The exporter's spans are under the order's (the namespace's eda.io/traceparent), and the
+    // dbwriter records each exported event under its export.
+    let export = one(&spans, "k8s-event-exporter", "export ScalingReplicaSet", &trace);
+    assert_eq!(export.parent_span_id, order.span_id, "{export:#?}");
+    let recorded = message(&spans, "dbwriter", "scalingreplicaset", &trace);
+    assert_eq!(recorded.parent_span_id, export.span_id, "{recorded:#?}");
 
     // Probes make no spans: the readiness polls above are not in any trace.
     assert!(!spans.iter().any(|s| s.name.contains("/readyz")), "no span for /readyz");
