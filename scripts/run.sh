@@ -11,7 +11,8 @@
 #
 # Settings (environment): EDA_PREFIX (default demo), DATABASE_URL (default the local eda_demo
 # database), PRODUCER_API_TOKENS (default a random token, printed), PRODUCER_PORT (8080),
-# EDA_RUN_TIMEOUT (120 s for --once), KUBECONFIG (a reachable cluster turns on apply mode and
+# EDA_RUN_TIMEOUT (120 s for --once), EDA_DEMO_PRODUCT (product-db on a cluster: a tenant with
+# a database of its own on the local PostgreSQL; product-a otherwise), KUBECONFIG (a reachable cluster turns on apply mode and
 # the k8s-event-exporter; otherwise the provisioner only plans), CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -144,7 +145,9 @@ wait_ready() { # service port
 say "starting the suite on prefix '$EDA_PREFIX' (provisioner: $MODE mode${CLUSTER:+, k8s-event-exporter on})"
 start dbwriter "$DBWRITER_PORT"
 PRODUCER_API_TOKENS="$TOKEN" start producer "$PRODUCER_PORT"
-start provisioner "$PROVISIONER_PORT" --mode "$MODE" --chart-root .
+# Tenant databases (product-db) on the local PostgreSQL, whose admin the machine trusts.
+PROVISIONER_TENANT_DATABASE_URL="${PROVISIONER_TENANT_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" \
+  start provisioner "$PROVISIONER_PORT" --mode "$MODE" --chart-root .
 start consumer "$CONSUMER_PORT" log --bind '#' --name demo-log
 [ -n "$CLUSTER" ] && start k8s-event-exporter "$EXPORTER_PORT" --state-namespace default
 wait_ready dbwriter "$DBWRITER_PORT"
@@ -156,7 +159,9 @@ wait_ready consumer "$CONSUMER_PORT"
 # --- one purchase --------------------------------------------------------------------------------
 API="http://127.0.0.1:$PRODUCER_PORT/api/v1"
 CLIENT="demo-$(python3 -c 'import secrets; print(secrets.token_hex(3))')"
-ORDER="{\"client\":\"$CLIENT\",\"product\":\"product-a\",\"environment\":\"development\",\"archtype\":\"saas\",\"hardware\":\"classic\"}"
+# On a cluster, the product with a database of its own: a tenant with its release and its database.
+PRODUCT="${EDA_DEMO_PRODUCT:-$([ -n "$CLUSTER" ] && echo product-db || echo product-a)}"
+ORDER="{\"client\":\"$CLIENT\",\"product\":\"$PRODUCT\",\"environment\":\"development\",\"archtype\":\"saas\",\"hardware\":\"classic\"}"
 say "placing a purchase: $ORDER"
 ANSWER="$(curl -sS -X POST "$API/orders" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
   -d "$ORDER" -w '\n%{http_code}')"
@@ -243,6 +248,11 @@ if [ -n "$CLUSTER" ] && [ "$OUTCOME" = provisioned ]; then
   echo >&2
   kubectl get pods -n "$NS" -L trace_id >&2 || true
   KUBECTL_HINT="  kubernetes     KUBECONFIG=$KUBECONFIG $(command -v kubectl) get ns,pods,events -n $NS"
+  if [ "$PRODUCT" = product-db ]; then
+    DB_URL="$(kubectl get secret -n "$NS" product-db-database -o jsonpath='{.data.url}' 2>/dev/null | base64 -d || true)"
+    [ -n "$DB_URL" ] && KUBECTL_HINT="$KUBECTL_HINT
+  tenant db      psql \"\$(kubectl get secret -n $NS product-db-database -o jsonpath='{.data.url}' | base64 -d)\"   (its own role and database)"
+  fi
 elif [ -z "$CLUSTER" ]; then
   KUBECTL_HINT="  kubernetes     planned only; scripts/run.sh --kube provisions for real on a local control plane"
 fi

@@ -99,7 +99,12 @@ mod tests {
     #[test]
     fn the_built_in_catalog_offers_the_demo_products_tiers_and_environments() {
         let c = Catalog::load(None).unwrap();
-        assert!(c.has_product("product-a") && c.has_product("product-b") && c.has_product("product-c"));
+        assert!(
+            c.has_product("product-a")
+                && c.has_product("product-b")
+                && c.has_product("product-c")
+                && c.has_product("product-db")
+        );
         assert!(!c.products["product-a"].description.is_empty());
         assert!(c.has_hardware("dedicated") && c.has_hardware("classic"));
         assert!(c.has_environment("development") && c.has_environment("production"));

@@ -439,7 +439,7 @@ impl Env {
                 };
                 let np = async {
                     let t = now_us();
-                    let o = network_policy_for(&order);
+                    let o = network_policy_for(&order, None);
                     let api = Api::<NetworkPolicy>::namespaced(client.clone(), &name);
                     api.patch(o.metadata.name.as_deref().unwrap(), &params, &Patch::Apply(&o)).await.unwrap();
                     timed(t)

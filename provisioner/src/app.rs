@@ -16,6 +16,7 @@ use eda_common::{Broker, Publisher};
 use crate::catalog::Catalog;
 use crate::cluster::Cluster;
 use crate::config::{Config, DeployerKind, Mode, DEFAULT_HTTP_PORT};
+use crate::database::TenantDatabases;
 use crate::deploy::{Deployer, FluxDeployer, FluxSettings, HelmDeployer, HelmSettings, PlanDeployer};
 use crate::handler::Provisioner;
 use crate::metrics::ProvisionerMetrics;
@@ -34,6 +35,7 @@ pub struct Application {
     config: Config,
     catalog: Arc<Catalog>,
     cluster: Option<Cluster>,
+    databases: TenantDatabases,
     pub health: Health,
     broker: Broker,
     http: HttpServer,
@@ -43,9 +45,13 @@ impl Application {
     /// Loads and validates the catalog, builds the kube client (not in plan mode), binds HTTP.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let catalog = Arc::new(Catalog::load(config.catalog.as_deref())?);
+        let databases = TenantDatabases::from_args(&config.tenant_database).map_err(anyhow::Error::msg)?;
         let cluster = match config.mode {
             Mode::Plan => None,
-            Mode::Apply => Some(Cluster::new(kube_client(&config).await?, grants(&config))),
+            Mode::Apply => Some(
+                Cluster::new(kube_client(&config).await?, grants(&config))
+                    .with_database_egress(databases.egress().cloned()),
+            ),
         };
         let health = Health { readiness: Readiness::new(), metrics: Arc::new(Metrics::new(SERVICE)) };
         let addr = config.common.http_addr_or(DEFAULT_HTTP_PORT);
@@ -55,7 +61,7 @@ impl Application {
         let broker = Broker::start(&config.common, SERVICE, &health);
         tracing::info!(mode = ?config.mode, deployer = ?config.deployer, products = catalog.products.len(),
             http = %http.local_addr(), amqp = %config.common.amqp_url_redacted(), "provisioner starting");
-        Ok(Application { config, catalog, cluster, health, broker, http })
+        Ok(Application { config, catalog, cluster, databases, health, broker, http })
     }
 
     pub fn http_addr(&self) -> SocketAddr {
@@ -108,6 +114,7 @@ impl Application {
             retry_delays: c.common.retry_delays.0.clone(),
             resync: c.resync_interval,
             abandoned_after: c.helm_timeout + c.helm_kill_grace,
+            databases: self.databases.clone(),
         };
         let reconciler = Arc::new(Reconciler::new(
             store.clone(),

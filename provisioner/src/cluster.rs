@@ -18,6 +18,7 @@ use serde::Serialize;
 use tracing::Instrument as _;
 
 use crate::catalog::Catalog;
+use crate::database::DatabaseEgress;
 use crate::error::{Error, Result};
 use crate::objects::{
     limit_range_for, namespace_for, network_policy_for, resource_quota_for, role_binding_for, Grant,
@@ -43,6 +44,8 @@ pub struct Cluster {
     /// The RoleBindings of each tenant namespace, the provisioner's own first; none: its
     /// identity already holds the rights (an admin kubeconfig), so no RoleBinding is written.
     grants: Vec<Grant>,
+    /// Where tenants of a product with a database may reach it (their NetworkPolicy's egress).
+    database_egress: Option<DatabaseEgress>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -58,7 +61,17 @@ pub fn apply_params() -> PatchParams {
 
 impl Cluster {
     pub fn new(client: Client, grants: Vec<Grant>) -> Self {
-        Cluster { client, grants }
+        Cluster { client, grants, database_egress: None }
+    }
+
+    pub fn with_database_egress(self, database_egress: Option<DatabaseEgress>) -> Self {
+        Cluster { database_egress, ..self }
+    }
+
+    /// The database egress for a tenant of this product: only a product with a database has one.
+    pub fn database_egress_for(&self, order: &Order, catalog: &Catalog) -> Option<&DatabaseEgress> {
+        let product = catalog.products.get(&order.tenant.product)?;
+        product.database.as_ref().and(self.database_egress.as_ref())
     }
 
     pub fn client(&self) -> &Client {
@@ -82,7 +95,13 @@ impl Cluster {
                 apply(Api::<ResourceQuota>::namespaced(c(), ns), &resource_quota_for(order, catalog)).await?,
             ),
             version(apply(Api::<LimitRange>::namespaced(c(), ns), &limit_range_for(order, catalog)).await?),
-            version(apply(Api::<NetworkPolicy>::namespaced(c(), ns), &network_policy_for(order)).await?),
+            version(
+                apply(
+                    Api::<NetworkPolicy>::namespaced(c(), ns),
+                    &network_policy_for(order, self.database_egress_for(order, catalog)),
+                )
+                .await?,
+            ),
         ]);
         Ok(versions)
     }

@@ -131,6 +131,9 @@ pub struct Config {
     #[arg(long, env = "PROVISIONER_READER_SUBJECT")]
     pub reader_subject: Option<String>,
 
+    #[command(flatten)]
+    pub tenant_database: crate::database::TenantDatabaseArgs,
+
     /// How long a publish may wait for the broker's confirm (`PROVISIONER_PUBLISH_TIMEOUT`; default 10s).
     #[arg(long, env = "PROVISIONER_PUBLISH_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub publish_timeout: Duration,
@@ -163,6 +166,7 @@ impl Config {
             subject: None,
             reader_role: "eda-tenant-reader".into(),
             reader_subject: None,
+            tenant_database: crate::database::TenantDatabaseArgs::default(),
         }
     }
 }

@@ -27,6 +27,11 @@ pub enum Error {
     Io { context: String, source: std::io::Error },
     #[error("{what}: every one of {attempts} writes lost a race with another writer")]
     Conflict { what: String, attempts: usize },
+    /// The provisioner is not set up for what the order needs (a flag is missing).
+    #[error("{0}")]
+    Config(String),
+    #[error("tenant database: {action}: {source}")]
+    Database { action: &'static str, source: sqlx::Error },
 }
 
 impl Error {
@@ -34,10 +39,15 @@ impl Error {
         Error::Kube { action: action.into(), source }
     }
 
+    pub fn database(action: &'static str, source: sqlx::Error) -> Self {
+        Error::Database { action, source }
+    }
+
     /// Whether trying again later can help.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Order(_) | Error::FluxFailed { .. } => false,
+            Error::Order(_) | Error::FluxFailed { .. } | Error::Config(_) => false,
+            Error::Database { source, .. } => database_is_transient(source),
             Error::Kube { source, .. } => kube_is_transient(source),
             Error::Helm { transient, .. } => *transient,
             Error::FluxTimeout { .. } | Error::Publish { .. } | Error::Io { .. } | Error::Conflict { .. } => {
@@ -86,6 +96,22 @@ pub fn kube_is_transient(e: &kube::Error) -> bool {
     match e {
         kube::Error::Api(status) => matches!(status.code, 0 | 409 | 429 | 500..=599),
         kube::Error::BuildRequest(_) | kube::Error::SerdeError(_) => false,
+        _ => true,
+    }
+}
+
+/// A server that is down, restarting, overloaded or racing another writer is worth retrying
+/// (connection errors, timeouts; SQLSTATE classes 08, 53, 57, 40, and a duplicate object
+/// another replica just made); a refusal (permissions, a bad name) is not.
+fn database_is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            ["08", "53", "57", "40"].iter().any(|class| code.starts_with(class))
+                || code == "42710"
+                || code == "42P04"
+        }
+        sqlx::Error::Configuration(_) | sqlx::Error::Tls(_) => false,
         _ => true,
     }
 }

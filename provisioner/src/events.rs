@@ -5,6 +5,7 @@ use eda_common::{message_id, Envelope, EventType};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::database::DatabaseReady;
 use crate::deploy::{Deployed, Release};
 use crate::order::{Order, Tenant};
 
@@ -40,15 +41,21 @@ pub fn provisioned(
     order: &Order,
     release: &Release,
     deployed: &Deployed,
+    database: Option<&DatabaseReady>,
     dry_run: bool,
 ) -> Envelope {
     let mut extra = order_fields(order);
-    let fields = json!({
+    let mut fields = json!({
         "chart": release.chart.display(),
         "version": release.chart.version,
         "revision": deployed.revision,
         "dry_run": dry_run,
     });
+    if let Some(database) = database {
+        // Where the credentials are, never what they are.
+        fields["database"] = database.dbname.clone().into();
+        fields["database_secret"] = database.secret.clone().into();
+    }
     if let (Value::Object(extra), Value::Object(fields)) = (&mut extra, fields) {
         extra.extend(fields);
     }

@@ -11,6 +11,7 @@ pub mod app;
 pub mod catalog;
 pub mod cluster;
 pub mod config;
+pub mod database;
 pub mod deploy;
 pub mod error;
 pub mod events;

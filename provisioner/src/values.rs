@@ -1,5 +1,6 @@
 //! The values a release is installed with: the product's, then its environment's (deep
-//! merged), then the trace fields, set last so that no catalog entry can override them.
+//! merged), then `database.existingSecret` for a product with a database, then the trace
+//! fields, set last so that no catalog entry can override them.
 
 use serde_json::{Map, Value};
 
@@ -15,6 +16,11 @@ pub fn release_values_for(order: &Order, catalog: &Catalog) -> Value {
         if let Some(env_values) = product.environments.get(&order.environment) {
             merge(&mut values, env_values);
         }
+    }
+    if catalog.products.get(&order.tenant.product).is_some_and(|p| p.database.is_some()) {
+        // The Secret's name only: the credentials never pass through values.
+        let secret = crate::database::secret_name(&order.tenant.release);
+        set(&mut values, "database", "existingSecret", &secret);
     }
     let trace_id = order.tenant.trace_id.to_string();
     set(&mut values, "podAnnotations", "trace_id", &trace_id);

@@ -11,4 +11,5 @@ pub mod db;
 #[cfg(feature = "kube")]
 pub mod kube_api;
 pub mod otlp;
+pub mod own_postgres;
 pub mod tools;

@@ -77,7 +77,7 @@ async fn the_served_document_is_the_file_and_every_example_is_accepted_as_docume
         |field: &str, order: &mut Value| order[field].as_object_mut().unwrap().remove("enum").unwrap();
     assert_eq!(choices("environment", order), json!(["development", "production", "staging"]));
     assert_eq!(choices("hardware", order), json!(["classic", "dedicated"]));
-    assert_eq!(choices("product", order), json!(["product-a", "product-b", "product-c"]));
+    assert_eq!(choices("product", order), json!(["product-a", "product-b", "product-c", "product-db"]));
     assert_eq!(served, doc);
 
     let mut trace_id = None;

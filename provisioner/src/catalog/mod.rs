@@ -56,6 +56,42 @@ pub struct Product {
     /// Delete the tenant namespace on `cancelled` (default: keep it, with its data).
     #[serde(default)]
     pub delete_namespace_on_cancel: bool,
+    /// A database of its own for each tenant (DESIGN.md §9); none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseSpec>,
+}
+
+/// `database:` of a product: which engine, what a cancellation does, how many connections.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DatabaseSpec {
+    pub engine: DatabaseEngine,
+    /// What `cancelled` does to the tenant's role, database and Secret (default `retain`).
+    #[serde(default)]
+    pub on_cancel: OnCancel,
+    /// The role's connection limit (PostgreSQL's `CONNECTION LIMIT`; default 20).
+    #[serde(default = "default_connection_limit")]
+    pub connection_limit: u32,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseEngine {
+    Postgres,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OnCancel {
+    /// Keep the role, the database and the Secret: the client's data outlives the release.
+    #[default]
+    Retain,
+    /// Drop the database and the role and delete the Secret.
+    Drop,
+}
+
+fn default_connection_limit() -> u32 {
+    20
 }
 
 /// Where a product's chart comes from: exactly one of `path`, `repo` (+ `name`) or `oci`.

@@ -4,7 +4,7 @@ use super::*;
 fn the_built_in_catalog_offers_products_a_b_and_c_from_the_demo_chart() {
     let catalog = Catalog::load(None).unwrap();
     let names: Vec<_> = catalog.products.keys().cloned().collect();
-    assert_eq!(names, ["product-a", "product-b", "product-c"]);
+    assert_eq!(names, ["product-a", "product-b", "product-c", "product-db"]);
     for product in catalog.products.values() {
         assert_eq!(product.chart.source(), ChartSource::Path("helm/demo-product"));
         assert!(!product.description.is_empty());
@@ -80,4 +80,36 @@ fn an_unknown_pod_security_level_is_rejected() {
     let yaml = BUILT_IN.replace("staging: { podSecurity: baseline }", "staging: { podSecurity: lax }");
     let err = Catalog::parse(&yaml, "c.yaml").unwrap_err().to_string();
     assert!(err.contains("environment `staging`, field `podSecurity`"), "{err}");
+}
+
+#[test]
+fn a_database_block_is_read_with_its_defaults() {
+    let catalog = Catalog::parse(&with_product_d("    database: { engine: postgres }"), "c.yaml").unwrap();
+    let database = catalog.products["product-d"].database.clone().unwrap();
+    assert_eq!(
+        database,
+        DatabaseSpec { engine: DatabaseEngine::Postgres, on_cancel: OnCancel::Retain, connection_limit: 20 }
+    );
+    let built_in = Catalog::load(None).unwrap();
+    let demo = built_in.products["product-db"].database.clone().unwrap();
+    assert_eq!((demo.on_cancel, demo.connection_limit), (OnCancel::Retain, 10));
+    assert!(built_in.products["product-a"].database.is_none());
+}
+
+#[test]
+fn a_bad_database_block_is_refused_naming_the_product_and_field() {
+    for (block, names) in [
+        ("    database: { engine: mysql }", ["product-d", "database.engine", "mysql"]),
+        ("    database: { engine: postgres, onCancel: keep }", ["product-d", "database.onCancel", "keep"]),
+        ("    database: { engine: postgres, size: 10Gi }", ["product-d", "database", "size"]),
+        (
+            "    database: { engine: postgres, connectionLimit: 0 }",
+            ["product `product-d`", "database.connectionLimit", "0"],
+        ),
+    ] {
+        let err = Catalog::parse(&with_product_d(block), "c.yaml").unwrap_err().to_string();
+        for name in names {
+            assert!(err.contains(name), "{block}: {err}");
+        }
+    }
 }

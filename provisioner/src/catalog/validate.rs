@@ -9,6 +9,9 @@ use super::{Catalog, Chart};
 /// Helm limits release names to 53 characters; the release is named after the product.
 pub const MAX_RELEASE_NAME: usize = 53;
 
+/// A tenant's connection limit at most: more belongs to a database of its own server.
+pub const MAX_CONNECTION_LIMIT: u32 = 1000;
+
 const POD_SECURITY_LEVELS: [&str; 3] = ["privileged", "baseline", "restricted"];
 
 /// The first problem found, as `<where>: <what>`.
@@ -41,6 +44,15 @@ pub fn check(catalog: &Catalog) -> Result<(), String> {
             }
             if !values.is_object() {
                 return Err(format!("{}: must be a mapping", at(&format!("environments.{env}"))));
+            }
+        }
+        if let Some(database) = &product.database {
+            if !(1..=MAX_CONNECTION_LIMIT).contains(&database.connection_limit) {
+                return Err(format!(
+                    "{}: {} is not between 1 and {MAX_CONNECTION_LIMIT}",
+                    at("database.connectionLimit"),
+                    database.connection_limit
+                ));
             }
         }
         for tier in &product.hardware {

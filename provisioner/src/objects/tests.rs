@@ -64,7 +64,7 @@ fn quota_and_limits_come_from_the_hardware_tier() {
 
 #[test]
 fn the_network_policy_denies_by_default_and_allows_dns_and_the_namespace_itself() {
-    let policy = serde_json::to_value(network_policy_for(&order("development", "classic"))).unwrap();
+    let policy = serde_json::to_value(network_policy_for(&order("development", "classic"), None)).unwrap();
     assert_eq!(policy["metadata"]["labels"]["app.kubernetes.io/managed-by"], "eda-provisioner");
     assert_eq!(
         policy["spec"],
@@ -79,5 +79,25 @@ fn the_network_policy_denies_by_default_and_allows_dns_and_the_namespace_itself(
                  "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
             ],
         })
+    );
+}
+
+#[test]
+fn a_tenant_with_a_database_may_reach_it_over_tcp_and_nothing_else_more() {
+    let egress = crate::database::DatabaseEgress {
+        cidr: Some("10.9.0.0/16".into()),
+        namespace_labels: None,
+        pod_labels: Some(vec![("app".into(), "postgres".into())]),
+        port: 6432,
+    };
+    let without = serde_json::to_value(network_policy_for(&order("development", "classic"), None)).unwrap();
+    let with =
+        serde_json::to_value(network_policy_for(&order("development", "classic"), Some(&egress))).unwrap();
+    let rules = with["spec"]["egress"].as_array().unwrap();
+    assert_eq!(rules.len(), without["spec"]["egress"].as_array().unwrap().len() + 1);
+    assert_eq!(
+        rules.last().unwrap(),
+        &json!({"to": [{"ipBlock": {"cidr": "10.9.0.0/16"}, "podSelector": {"matchLabels": {"app": "postgres"}}}],
+            "ports": [{"protocol": "TCP", "port": 6432}]})
     );
 }

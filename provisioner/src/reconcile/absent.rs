@@ -1,8 +1,9 @@
-//! `desired: absent`: uninstall the release, delete the namespace if the catalog says so,
-//! then `deprovisioned`. A tombstone (a cancellation of a tenant never provisioned) ends the
+//! `desired: absent`: uninstall the release, drop the tenant database if its product says
+//! `onCancel: drop`, delete the namespace if the catalog says so, then `deprovisioned`. A tombstone (a cancellation of a tenant never provisioned) ends the
 //! same way: helm finds no release, which is the wanted state.
 
 use super::{Next, Reconciler};
+use crate::catalog::OnCancel;
 use crate::cluster::NamespaceState;
 use crate::deploy::Deployer;
 use crate::error::Result;
@@ -52,20 +53,32 @@ impl<D: Deployer> Reconciler<D> {
     /// product keeps it), else takes the provisioner's rights in it back. A namespace that is
     /// gone holds no release; one that is not eda's is refused. Whether the namespace went.
     async fn remove(&self, who: &Tenant, product: &str) -> crate::error::Result<bool> {
-        let delete_namespace =
-            self.catalog.products.get(product).is_some_and(|p| p.delete_namespace_on_cancel);
+        let product = self.catalog.products.get(product);
+        let delete_namespace = product.is_some_and(|p| p.delete_namespace_on_cancel);
+        // A withdrawn product's database is kept: nothing says it may go.
+        let drop_database =
+            product.and_then(|p| p.database.as_ref()).is_some_and(|d| d.on_cancel == OnCancel::Drop);
         let Some(cluster) = &self.cluster else {
             self.deployer.uninstall(who).await?;
+            if drop_database {
+                tracing::info!(plan = "drop", kind = "Database", release = %who.release, "plan: would drop the tenant database");
+            }
             if delete_namespace {
                 tracing::info!(plan = "delete", kind = "Namespace", name = %who.namespace, "plan: would delete");
             }
             return Ok(delete_namespace);
         };
         if cluster.namespace_state(who).await? == NamespaceState::Absent {
+            if drop_database {
+                self.databases.drop(cluster.client(), who, false).await?;
+            }
             return Ok(delete_namespace);
         }
         cluster.grant_rights(who).await?;
         self.deployer.uninstall(who).await?;
+        if drop_database {
+            self.databases.drop(cluster.client(), who, !delete_namespace).await?;
+        }
         if delete_namespace {
             cluster.delete_namespace(who).await?;
         } else {

@@ -19,7 +19,9 @@ use eda_common::{Envelope, Publisher};
 use tracing::Instrument as _;
 
 use crate::catalog::Catalog;
+use crate::catalog::DatabaseSpec;
 use crate::cluster::Cluster;
+use crate::database::TenantDatabases;
 use crate::deploy::Deployer;
 use crate::error::{Error, Result};
 use crate::events;
@@ -44,6 +46,8 @@ pub struct Reconciler<D> {
     pub resync: Duration,
     /// A `pending-*` release older than this is abandoned and recovered.
     pub abandoned_after: Duration,
+    /// The platform PostgreSQL, for products with a database.
+    pub databases: TenantDatabases,
     memory: Mutex<Memory>,
 }
 
@@ -97,6 +101,7 @@ impl<D: Deployer> Reconciler<D> {
             },
             resync: settings.resync,
             abandoned_after: settings.abandoned_after,
+            databases: settings.databases,
             memory: Mutex::default(),
         }
     }
@@ -169,6 +174,11 @@ impl<D: Deployer> Reconciler<D> {
             .map_err(|source| Error::Publish { action, source })
     }
 
+    /// The `database:` of the order's product, if it asks for one.
+    fn product_database(&self, order: &crate::order::Order) -> Option<&DatabaseSpec> {
+        self.catalog.products.get(&order.tenant.product)?.database.as_ref()
+    }
+
     fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
         self.memory.lock().expect("the reconciler's memory is never poisoned")
     }
@@ -216,4 +226,5 @@ pub struct ReconcileSettings {
     pub retry_delays: Vec<Duration>,
     pub resync: Duration,
     pub abandoned_after: Duration,
+    pub databases: TenantDatabases,
 }

@@ -1,11 +1,13 @@
-//! `desired: present`: baseline, then the release, then `provisioned` — and, for a tenant
+//! `desired: present`: baseline, the tenant database (for a product with one), then the
+//! release, then `provisioned` — and, for a tenant
 //! already provisioned, the resync's drift check: the baseline re-applied, the release
 //! upgraded only if its chart, version or values changed or helm's storage lost it.
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::{Next, Reconciler};
+use super::{status, Next, Reconciler};
+use crate::database::{identifier, secret_name, DatabaseReady};
 use crate::deploy::{log_object, release_state, Deployer, Release};
 use crate::error::Result;
 use crate::events;
@@ -43,6 +45,7 @@ impl<D: Deployer> Reconciler<D> {
             tenant.status = Some(written);
         }
         let baseline_repaired = self.apply_baseline(tenant.name(), &order).await?;
+        let database = self.ensure_database(&order).await?;
         let hash = release_hash(&release);
         let deploy = !resync || self.release_drifted(&tenant, &order.tenant, &hash).await?;
         if resync {
@@ -65,9 +68,11 @@ impl<D: Deployer> Reconciler<D> {
         }
         if !resync {
             let dry_run = self.cluster.is_none();
-            let event = events::provisioned(&self.company, &order, &release, &deployed, dry_run);
+            let event =
+                events::provisioned(&self.company, &order, &release, &deployed, database.as_ref(), dry_run);
             self.publish(&event, &spec.order.id, "provisioned").await?;
         }
+        let generation = tenant.metadata.generation;
         let message = match deployed.revision {
             Some(revision) => format!("release {} revision {revision} is ready", spec.release),
             None => format!("release {} is ready", spec.release),
@@ -78,6 +83,16 @@ impl<D: Deployer> Reconciler<D> {
             s.chart = Some(release.chart.display());
             s.version = Some(release.chart.version.clone());
             s.release_hash = Some(hash);
+            if let Some(database) = &database {
+                let message = format!("database {} (Secret {})", database.dbname, database.secret);
+                s.set_condition(status::condition(
+                    "DatabaseReady",
+                    true,
+                    "DatabaseReady",
+                    message,
+                    generation,
+                ));
+            }
         })
         .await?;
         tracing::info!(tenant = tenant.name(), trace_id = %spec.trace_id, revision = ?deployed.revision,
@@ -92,12 +107,29 @@ impl<D: Deployer> Reconciler<D> {
             log_object(&namespace_for(order, &self.catalog));
             log_object(&resource_quota_for(order, &self.catalog));
             log_object(&limit_range_for(order, &self.catalog));
-            log_object(&network_policy_for(order));
+            let database = self.product_database(order).and(self.databases.egress());
+            log_object(&network_policy_for(order, database));
             return Ok(false);
         };
         let versions = cluster.apply_baseline(order, &self.catalog).await?;
         let previous = self.memory().baseline.insert(name.to_string(), versions.clone());
         Ok(previous.is_some_and(|previous| previous != versions))
+    }
+
+    /// The tenant's database, when its product asks for one (in plan mode only named, and
+    /// refused as in apply mode when no database is configured).
+    async fn ensure_database(&self, order: &Order) -> Result<Option<DatabaseReady>> {
+        let Some(spec) = self.product_database(order) else { return Ok(None) };
+        let tenant = &order.tenant;
+        let Some(cluster) = &self.cluster else {
+            self.databases.check_configured(tenant)?;
+            let dbname =
+                identifier(&tenant.namespace, &tenant.release).map_err(crate::error::Error::Config)?;
+            tracing::info!(plan = "create", kind = "Database", name = %dbname, connection_limit = spec.connection_limit,
+                "plan: would create the tenant's role, database and Secret");
+            return Ok(Some(DatabaseReady { dbname, secret: secret_name(&tenant.release) }));
+        };
+        self.databases.ensure(cluster.client(), tenant, spec).await.map(Some)
     }
 
     /// Whether the deployed release differs from the one wanted: another chart, version or

@@ -1,4 +1,4 @@
-//! Writing a Tenant's status: its phase, the `Ready` condition with a reason, and the
+//! Writing a Tenant's status: its phase, its conditions (`Ready` with a reason), and the
 //! failure path (capped backoff; `Failed` and one `failed` event after `max_retries`).
 
 use chrono::{SecondsFormat, Utc};
@@ -9,27 +9,22 @@ use crate::error::{Error, Result};
 use crate::events;
 use crate::tenants::{Condition, Phase, TenantResource, TenantStatus};
 
-/// The `Ready` condition: `True` only when the tenant is provisioned.
-pub fn ready(
+/// A condition of `type_`, its transition time now ([`TenantStatus::set_condition`] keeps the
+/// previous one when the status is unchanged).
+pub fn condition(
+    type_: &str,
     status: bool,
     reason: &str,
     message: impl Into<String>,
-    previous: Option<&Condition>,
     generation: Option<i64>,
 ) -> Condition {
-    let status = if status { "True" } else { "False" }.to_string();
-    // The transition time moves only when the status does (Kubernetes' convention).
-    let last_transition_time = match previous {
-        Some(p) if p.status == status => p.last_transition_time.clone(),
-        _ => Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)),
-    };
     Condition {
-        type_: "Ready".into(),
-        status,
+        type_: type_.into(),
+        status: if status { "True" } else { "False" }.into(),
         reason: reason.into(),
         message: message.into(),
         observed_generation: generation,
-        last_transition_time,
+        last_transition_time: Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)),
     }
 }
 
@@ -50,10 +45,14 @@ impl<D: Deployer> Reconciler<D> {
         }
         status.phase = Some(phase);
         status.observed_order = Some(tenant.spec.order.id.clone());
-        let condition =
-            ready(phase == Phase::Provisioned, reason, message, previous.ready(), tenant.metadata.generation);
-        status.conditions.retain(|c| c.type_ != "Ready");
-        status.conditions.push(condition);
+        // `Ready` is `True` only when the tenant is provisioned.
+        status.set_condition(condition(
+            "Ready",
+            phase == Phase::Provisioned,
+            reason,
+            message,
+            tenant.metadata.generation,
+        ));
         edit(&mut status);
         self.store.write_status(tenant.name(), &status).await?;
         let mut memory = self.memory();

@@ -224,6 +224,19 @@ impl TenantStatus {
     pub fn ready(&self) -> Option<&Condition> {
         self.conditions.iter().find(|c| c.type_ == "Ready")
     }
+
+    /// Sets the condition of its type, keeping the transition time if its status is unchanged
+    /// (Kubernetes' convention).
+    pub fn set_condition(&mut self, condition: Condition) {
+        let previous = self.conditions.iter().position(|c| c.type_ == condition.type_);
+        let condition = match previous.map(|i| self.conditions.remove(i)) {
+            Some(p) if p.status == condition.status => {
+                Condition { last_transition_time: p.last_transition_time, ..condition }
+            }
+            _ => condition,
+        };
+        self.conditions.push(condition);
+    }
 }
 
 #[cfg(test)]

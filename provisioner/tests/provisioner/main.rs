@@ -4,6 +4,7 @@
 
 mod api_faults;
 mod cancel;
+mod database;
 mod flux;
 mod helm;
 mod helpers;

@@ -39,7 +39,7 @@ async fn an_unknown_product_and_a_reserved_namespace_are_dead_lettered_naming_th
     let reasons = h.dead_reasons(1).await;
     assert_eq!(
         reasons,
-        ["invalid order: product: `product-z` is not in the catalog (it has product-a, product-b, product-c)"]
+        ["invalid order: product: `product-z` is not in the catalog (it has product-a, product-b, product-c, product-db)"]
     );
     h.publish(&order_with("cliente06", "published", json!({"namespace": "kube-system"}))).await;
     let reasons = h.dead_reasons(1).await;

@@ -365,7 +365,8 @@ fn each_pod_of_the_suite_has_a_network_policy_that_opens_only_its_port_and_what_
         expected.extend(tcp(match component {
             "producer" => &[5671, 5672],
             "dbwriter" => &[5432, 5671, 5672],
-            "provisioner" => &[443, 443, 5671, 5672, 6443],
+            // With tenant databases configured (the fixture's values): PostgreSQL too.
+            "provisioner" => &[443, 443, 5432, 5671, 5672, 6443],
             "k8s-event-exporter" => &[443, 5671, 5672, 6443],
             engine if engine.starts_with("consumer-") => &[443, 5671, 5672],
             other => panic!("no egress expected for {other}"),
