@@ -61,8 +61,39 @@ async fn database_exists(pg: &OwnPostgres, db: &str) -> bool {
         .is_some()
 }
 
+/// Every log line of this test process, as the services write them (JSON); nextest runs each
+/// test in a process of its own, so this test's subscriber is the global one.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn capture() -> Logs {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = eda_common::telemetry::json_subscriber(move || writer.clone());
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("this test's process logs through its own subscriber");
+        logs
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
 #[tokio::test]
 async fn a_database_product_gets_a_role_a_database_and_a_secret_its_release_uses() {
+    let logs = Logs::capture();
     let pg = OwnPostgres::start();
     let h = Harness::start(with_database(&pg, Helm::Real)).await;
     let client = h.client("d01");
@@ -150,10 +181,12 @@ async fn a_database_product_gets_a_role_a_database_and_a_secret_its_release_uses
         ("values", values.to_string()),
         ("Tenant", t.to_string()),
         ("PostgreSQL's statement log", pg.log()),
+        ("provisioner's log", logs.text()),
     ] {
         assert!(!text.contains(&password), "the password appears in the {what}");
     }
     assert!(pg.log().contains("PASSWORD 'SCRAM-SHA-256$4096:"), "the role was made with a verifier");
+    assert!(logs.text().contains("tenant role created"), "the provisioner's log was captured");
     h.finish().await;
 }
 
