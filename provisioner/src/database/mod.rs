@@ -64,7 +64,11 @@ impl TenantDatabases {
     /// From the flags; connects lazily (a database that is down at start only delays orders).
     pub fn from_args(args: &TenantDatabaseArgs) -> std::result::Result<Self, String> {
         let Some(url) = &args.url else { return Ok(Self::unconfigured()) };
-        let options = PgConnectOptions::from_str(url.expose_secret()).map_err(|e| {
+        let text = url.expose_secret();
+        if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+            return Err("PROVISIONER_TENANT_DATABASE_URL is not a PostgreSQL URL: it must start with postgres:// or postgresql://".into());
+        }
+        let options = PgConnectOptions::from_str(text).map_err(|e| {
             // sqlx's message never repeats the URL.
             format!("PROVISIONER_TENANT_DATABASE_URL is not a PostgreSQL URL: {e}")
         })?;
@@ -241,4 +245,38 @@ impl TenantDatabases {
 
 async fn execute(admin: &PgPool, sql: &str, action: &'static str) -> Result<()> {
     sqlx::raw_sql(sql).execute(admin).await.map(drop).map_err(|e| Error::database(action, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn tenants_reach_the_database_where_the_flags_say_else_where_the_admin_url_points() {
+        let url = |u: &str| Some(SecretString::from(u.to_string()));
+        let from_url = TenantDatabases::from_args(&TenantDatabaseArgs {
+            url: url("postgres://admin:s3cret@10.2.3.4:6432/postgres"),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((from_url.host.as_str(), from_url.port), ("10.2.3.4", 6432));
+        assert_eq!(from_url.egress().unwrap().cidr.as_deref(), Some("10.2.3.4/32"));
+        let debug = format!("{from_url:?}");
+        assert!(!debug.contains("s3cret") && debug.contains("configured: true"), "{debug}");
+
+        let overridden = TenantDatabases::from_args(&TenantDatabaseArgs {
+            url: url("postgres://admin@127.0.0.1/postgres"),
+            host: Some("postgres.platform.svc".into()),
+            port: Some(5433),
+            pod_labels: Some("app=postgres".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((overridden.host.as_str(), overridden.port), ("postgres.platform.svc", 5433));
+        assert_eq!(overridden.egress().unwrap().port, 5433);
+
+        let bad =
+            TenantDatabases::from_args(&TenantDatabaseArgs { url: url("mysql://x"), ..Default::default() });
+        assert!(bad.unwrap_err().starts_with("PROVISIONER_TENANT_DATABASE_URL is not a PostgreSQL URL"));
+    }
 }
