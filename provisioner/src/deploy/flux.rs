@@ -8,7 +8,7 @@ use kube::runtime::wait::await_condition;
 use serde_json::Value;
 
 use super::flux_release::{
-    helm_release_for, resource, source_for, HELM_RELEASE, HELM_REPOSITORY, OCI_REPOSITORY,
+    helm_release_for, resource, source_for, FluxSettings, HELM_RELEASE, HELM_REPOSITORY, OCI_REPOSITORY,
 };
 use super::{Deployed, Deployer, Release};
 use crate::cluster::Cluster;
@@ -18,19 +18,6 @@ use crate::order::Tenant;
 /// Reasons helm-controller gives while it is still working; any other `Ready=False` reason on
 /// the current generation (InstallFailed, UpgradeFailed, ArtifactFailed, …) is a verdict.
 const IN_PROGRESS: [&str; 4] = ["Progressing", "ProgressingWithRetry", "DependencyNotReady", ""];
-
-/// Where HelmReleases come from and how long to wait for them.
-#[derive(Debug, Clone)]
-pub struct FluxSettings {
-    /// The GitRepository holding the catalog's local chart paths (`--flux-source-name`).
-    pub git_source_name: String,
-    /// Its namespace (`--flux-source-namespace`).
-    pub git_source_namespace: String,
-    /// Reconcile interval of every Flux object (`--flux-interval`), a Go duration.
-    pub interval: String,
-    /// How long to wait for `Ready` (`--flux-timeout`); also the HelmRelease's helm timeout.
-    pub timeout: Duration,
-}
 
 /// Deploys by applying a `helm.toolkit.fluxcd.io/v2` HelmRelease.
 #[derive(Debug, Clone)]

@@ -2,10 +2,11 @@
 //! HelmRelease (its `commonMetadata` puts the trace id on every rendered object) and, for
 //! repository and OCI charts, the source it pulls from.
 
+use std::time::Duration;
+
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{json, Value};
 
-use super::flux::FluxSettings;
 use super::Release;
 use crate::catalog::ChartSource;
 use crate::objects::{tenant_labels, trace_annotation, ANNOTATION_TRACE_ID};
@@ -23,6 +24,19 @@ pub(crate) const HELM_REPOSITORY: (&str, &str, &str, &str) =
     ("source.toolkit.fluxcd.io", "v1", "HelmRepository", "helmrepositories");
 pub(crate) const OCI_REPOSITORY: (&str, &str, &str, &str) =
     ("source.toolkit.fluxcd.io", "v1", "OCIRepository", "ocirepositories");
+
+/// Where HelmReleases come from and how long to wait for them.
+#[derive(Debug, Clone)]
+pub struct FluxSettings {
+    /// The GitRepository holding the catalog's local chart paths (`--flux-source-name`).
+    pub git_source_name: String,
+    /// Its namespace (`--flux-source-namespace`).
+    pub git_source_namespace: String,
+    /// Reconcile interval of every Flux object (`--flux-interval`), a Go duration.
+    pub interval: String,
+    /// How long to wait for `Ready` (`--flux-timeout`); also the HelmRelease's helm timeout.
+    pub timeout: Duration,
+}
 
 /// The HelmRelease for a release: chart and values from the catalog, remediation on install
 /// and upgrade failures, and the trace id in `commonMetadata`.

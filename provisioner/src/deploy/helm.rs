@@ -2,33 +2,16 @@
 //! in a generated `-f` file, and reads the revision from `--output json`.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
 
 use tokio::process::Command;
 use tracing::Instrument as _;
 
-use super::helm_args::{helm_args_for, rollback_args_for, uninstall_args_for};
+use super::helm_args::{helm_args_for, rollback_args_for, uninstall_args_for, HelmSettings};
 use super::helm_classify::classify_stderr;
 use super::{safe_argument, Deployed, Deployer, Release, ReleaseState};
 use crate::error::{Error, Result};
 use crate::order::{OrderError, Tenant};
-
-/// How helm is run.
-#[derive(Debug, Clone)]
-pub struct HelmSettings {
-    /// The helm executable (`--helm-bin`).
-    pub bin: PathBuf,
-    /// `--timeout` of `upgrade --install --wait` and `uninstall --wait`.
-    pub timeout: Duration,
-    /// `--kubeconfig` passed on to helm, when the provisioner was given one.
-    pub kubeconfig: Option<PathBuf>,
-    /// Where the catalog's local chart paths resolve.
-    pub chart_root: PathBuf,
-    /// Extra time helm gets beyond `timeout` before it is killed (`--helm-kill-grace`).
-    pub kill_grace: Duration,
-}
 
 /// Deploys with `helm upgrade --install --wait`.
 #[derive(Debug, Clone)]

@@ -1,12 +1,27 @@
 //! The argument vectors of the helm binary, built from validated names only; values always
 //! go through a `-f` file, never `--set` (whose parser splits on commas and dots).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use super::helm::HelmSettings;
 use super::Release;
 use crate::catalog::ChartSource;
 use crate::order::Tenant;
+
+/// How helm is run.
+#[derive(Debug, Clone)]
+pub struct HelmSettings {
+    /// The helm executable (`--helm-bin`).
+    pub bin: PathBuf,
+    /// `--timeout` of `upgrade --install --wait` and `uninstall --wait`.
+    pub timeout: Duration,
+    /// `--kubeconfig` passed on to helm, when the provisioner was given one.
+    pub kubeconfig: Option<PathBuf>,
+    /// Where the catalog's local chart paths resolve.
+    pub chart_root: PathBuf,
+    /// Extra time helm gets beyond `timeout` before it is killed (`--helm-kill-grace`).
+    pub kill_grace: Duration,
+}
 
 /// `helm upgrade --install <release> <chart> [--repo <url>] --namespace <ns> --version <v>
 /// -f <values> --wait --timeout <t> --output json [--kubeconfig <path>]`

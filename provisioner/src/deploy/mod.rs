@@ -13,10 +13,10 @@ use std::future::Future;
 
 use serde_json::Value;
 
-pub use flux::{FluxDeployer, FluxSettings};
-pub use flux_release::{helm_release_for, source_for, HELM_RELEASE};
-pub use helm::{HelmDeployer, HelmSettings};
-pub use helm_args::{helm_args_for, rollback_args_for, uninstall_args_for};
+pub use flux::FluxDeployer;
+pub use flux_release::{helm_release_for, source_for, FluxSettings, HELM_RELEASE};
+pub use helm::HelmDeployer;
+pub use helm_args::{helm_args_for, rollback_args_for, uninstall_args_for, HelmSettings};
 pub use helm_classify::classify_stderr;
 pub use plan::{log_object, PlanDeployer, PLANNED_VALUES_FILE};
 pub use storage::{release_state, ReleaseState};
