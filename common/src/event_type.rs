@@ -4,7 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::envelope::{quote, EnvelopeError};
+// The error type alone (envelope/error.rs depends on nothing), not the envelope, which uses this.
+use crate::envelope::error::{quote, EnvelopeError};
 
 /// The field an event-type error is reported against, as the wire format spells it.
 const FIELD: &str = "MessageAttributes.event_type.Value";

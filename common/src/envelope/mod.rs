@@ -7,7 +7,7 @@
 //! publishers in other languages and is tested against these types.
 
 mod cloudevents;
-mod error;
+pub(crate) mod error;
 mod published_on;
 mod read;
 mod trace;

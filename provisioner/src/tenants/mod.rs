@@ -6,9 +6,9 @@ mod resource;
 mod spec;
 mod store;
 
-pub use resource::{TenantResource, GROUP, KIND, PLURAL, VERSION};
+pub use resource::{TenantResource, ANNOTATION_TRACEPARENT, GROUP, KIND, PLURAL, VERSION};
 pub use spec::{merge_order, Condition, Desired, OrderRef, Phase, Stale, TenantSpec, TenantStatus};
-pub use store::{Recorded, TenantStore, ANNOTATION_TRACEPARENT, LABEL_PREFIX};
+pub use store::{Recorded, TenantStore, LABEL_PREFIX};
 
 /// A Tenant's name: `<namespace>.<release>` (both DNS-1123 labels, so a valid object name).
 pub fn tenant_name(namespace: &str, release: &str) -> String {

@@ -13,6 +13,10 @@ pub const VERSION: &str = "v1alpha1";
 pub const KIND: &str = "Tenant";
 pub const PLURAL: &str = "tenants";
 
+/// The `traceparent` of the span that recorded the newest order, so the reconciler's spans
+/// nest under it (only while spans are exported; absent otherwise).
+pub const ANNOTATION_TRACEPARENT: &str = "eda.io/traceparent";
+
 /// One `Tenant` object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -53,7 +57,7 @@ impl TenantResource {
 
     /// The `traceparent` of the span that recorded the newest order (`eda.io/traceparent`).
     pub fn order_span(&self) -> Option<&str> {
-        self.metadata.annotations.as_ref()?.get(super::ANNOTATION_TRACEPARENT).map(String::as_str)
+        self.metadata.annotations.as_ref()?.get(ANNOTATION_TRACEPARENT).map(String::as_str)
     }
 
     pub fn status(&self) -> TenantStatus {

@@ -8,17 +8,13 @@ use std::sync::{Arc, Mutex};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-use super::resource::TenantResource;
+use super::resource::{TenantResource, ANNOTATION_TRACEPARENT};
 use super::spec::{merge_order, Stale, TenantSpec, TenantStatus};
 use super::tenant_name;
 use crate::error::{Error, Result};
 
 /// The label that says which installation (topology prefix) a Tenant belongs to.
 pub const LABEL_PREFIX: &str = "eda.io/prefix";
-
-/// The `traceparent` of the span that recorded the newest order, so the reconciler's spans
-/// nest under it (only while spans are exported; absent otherwise).
-pub const ANNOTATION_TRACEPARENT: &str = "eda.io/traceparent";
 
 /// Writes that lose a race are retried this many times before the order is retried (§4).
 const MAX_CONFLICTS: usize = 8;

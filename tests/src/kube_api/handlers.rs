@@ -13,22 +13,12 @@ use serde_json::Value;
 use super::discovery;
 use super::objects::{self, ObjectRequest};
 use super::registry::ResourceKind;
-use super::requests::{QueryParams, RecordedRequest};
+use super::requests::{ApiRequest, QueryParams, RecordedRequest};
 use super::routes::{self, Route};
 use super::selectors::Selector;
 use super::shared::Shared;
 use super::status::ApiError;
 use super::watch::{self, WatchRequest};
-
-/// A request as the operations see it.
-pub(crate) struct ApiRequest {
-    pub method: Method,
-    pub path: String,
-    pub query: QueryParams,
-    pub content_type: Option<String>,
-    pub accept: Option<String>,
-    pub body: Result<Option<Value>, ApiError>,
-}
 
 pub(crate) async fn handle(
     State(shared): State<Arc<Shared>>,

@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 use super::checks::{
     check_identity, check_precondition, check_type, namespace_kind, require_namespace, splice_status,
 };
-use super::handlers::ApiRequest;
 use super::patch::{field_set, managed_fields_of, merge_patch, record_manager, remove_disowned, ManagedBy};
 use super::registry::ResourceKind;
+use super::requests::ApiRequest;
 use super::selectors::Selector;
 use super::shared::Shared;
 use super::status::ApiError;

@@ -1,6 +1,20 @@
-//! The request log: every call a client made, so a test can state the calls it expects.
+//! The requests: as the operations see them, and the log of every call a client made, so a
+//! test can state the calls it expects.
 
+use axum::http::Method;
 use serde_json::Value;
+
+use super::status::ApiError;
+
+/// A request as the operations see it.
+pub(crate) struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: QueryParams,
+    pub content_type: Option<String>,
+    pub accept: Option<String>,
+    pub body: Result<Option<Value>, ApiError>,
+}
 
 /// One request the fixture answered (or failed on purpose).
 #[derive(Debug, Clone, PartialEq)]
