@@ -27,6 +27,7 @@ pub mod publisher;
 pub mod retry;
 pub mod shutdown;
 pub mod telemetry;
+pub mod text;
 pub mod topology;
 
 pub use broker::Broker;

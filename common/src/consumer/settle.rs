@@ -160,7 +160,7 @@ pub fn dead_letter(
 ) -> Outgoing {
     let mut props = props.clone();
     props = with_header(props, DEAD_QUEUE, long(failed_in));
-    props = with_header(props, DEAD_ERROR, long(&truncate(reason, 4000)));
+    props = with_header(props, DEAD_ERROR, long(&crate::text::excerpt(reason, 4000)));
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     props = with_header(props, DEAD_FAILED_AT, long(&now));
     if let Some(id) = message_id {
@@ -186,17 +186,6 @@ fn follow_up_id(cause: &str, env: &Envelope, index: usize) -> String {
     h.update(env.attributes.event_type.to_string().as_bytes());
     h.update(index.to_le_bytes());
     message_id::derived_from(cause, &h.finalize().into())
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 /// Acks one delivery; false (and counted) when the channel is gone and the broker will redeliver.

@@ -4,6 +4,9 @@ use eda_common::consumer::{HandlerError, Message};
 use eda_common::{Envelope, EventType};
 use serde_json::{Map, Value};
 
+/// Cut to size (shared with the runtime: `eda_common::text`).
+pub use eda_common::text::{excerpt, tail};
+
 /// Action of the follow-up when the code answered a JSON object but no `--emit` was given.
 pub const DEFAULT_ACTION: &str = "processed";
 /// How much of a bad answer is quoted in the dead-letter reason.
@@ -47,30 +50,6 @@ pub fn follow_up(
     Ok(envelope)
 }
 
-/// At most `max` bytes of `s` (cut on a character boundary), marked when cut.
-pub fn excerpt(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
-
-/// The last `max` bytes of `s` (cut on a character boundary), marked when cut.
-pub fn tail(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut start = s.len() - max;
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    format!("…{}", &s[start..])
-}
-
 fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Array(_) => "array",
@@ -106,12 +85,5 @@ mod tests {
         assert!(e.reason().contains("stdout is JSON but not an object (a array)"), "{e}");
         let e = parse_answer(b"done!", "the response body").unwrap_err();
         assert!(e.reason().starts_with("the response body is not JSON"), "{e}");
-    }
-
-    #[test]
-    fn excerpts_and_tails_cut_on_character_boundaries() {
-        assert_eq!(excerpt("héllo", 2), "h…");
-        assert_eq!(tail("héllo", 4), "…llo");
-        assert_eq!(tail("abc", 4), "abc");
     }
 }

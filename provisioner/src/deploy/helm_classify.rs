@@ -45,16 +45,8 @@ fn summary(exit: Option<i32>, stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let tail = lines[lines.len().saturating_sub(3)..].join(" | ");
     let exit = exit.map_or_else(|| "killed by a signal".to_string(), |c| format!("exit status {c}"));
-    let mut reason = if tail.is_empty() { exit } else { format!("{exit}: {tail}") };
-    if reason.len() > 1000 {
-        let mut end = 1000;
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
-        reason.truncate(end);
-        reason.push('…');
-    }
-    reason
+    let reason = if tail.is_empty() { exit } else { format!("{exit}: {tail}") };
+    eda_common::text::excerpt(&reason, 1000)
 }
 
 #[cfg(test)]
