@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod browser;
+mod browser_tenants;
 mod helpers;
 mod ledger;
 mod openapi;
