@@ -35,7 +35,9 @@
     var badge = row.querySelector(".badge");
     badge.textContent = change.status;
     badge.setAttribute("data-status", change.status);
-    row.querySelector("time").textContent = change.time;
+    var time = row.querySelector("time");
+    time.setAttribute("datetime", change.time);
+    time.textContent = String(change.time).replace("T", " ").replace(/\.\d+/, "").replace("Z", " UTC");
     var link = row.querySelector("a.trace");
     link.setAttribute("href", "/orders/" + encodeURIComponent(change.trace_id));
     link.textContent = String(change.trace_id).slice(0, 8);

@@ -117,8 +117,9 @@ pub fn render(query: &TenantQuery, found: &TenantPage) -> String {
 fn row(t: &Tenant) -> String {
     let text = |v: &Option<String>| escape(v.as_deref().unwrap_or("—"));
     let time = t.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let shown = t.updated_at.format("%Y-%m-%d %H:%M:%S UTC");
     format!(
-        r#"<tr data-key="{namespace}/{release}" data-client="{client}" data-status="{status}" data-time="{time}"><td data-label="Client">{client}</td><td data-label="Namespace">{namespace}</td><td data-label="Product">{product}</td><td data-label="Environment">{environment}</td><td data-label="Hardware">{hardware}</td><td data-label="Status"><span class="badge" data-status="{status}">{status}</span></td><td data-label="Last change"><time>{time}</time></td><td data-label="Trace"><a class="trace" href="/orders/{trace}">{short}</a></td></tr>"#,
+        r#"<tr data-key="{namespace}/{release}" data-client="{client}" data-status="{status}" data-time="{time}"><td data-label="Client">{client}</td><td data-label="Namespace">{namespace}</td><td data-label="Product">{product}</td><td data-label="Environment">{environment}</td><td data-label="Hardware">{hardware}</td><td data-label="Status"><span class="badge" data-status="{status}">{status}</span></td><td data-label="Last change"><time datetime="{time}">{shown}</time></td><td data-label="Trace"><a class="trace" href="/orders/{trace}">{short}</a></td></tr>"#,
         namespace = escape(&t.namespace),
         release = escape(&t.release),
         client = escape(&t.client),
