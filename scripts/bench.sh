@@ -14,6 +14,7 @@ section() { printf '\n## %s\n\n' "$*"; }
 section "runtime vs bare lapin (quorum)";  "$ex/bench_runtime" 20000 5 quorum
 section "runtime vs bare lapin (classic)"; "$ex/bench_runtime" 20000 5 classic
 section "producer orders/s";               for _ in 1 2 3; do "$ex/bench_orders" 10 64 2>&1 >/dev/null | tail -3; done
+section "producer tenants page (10,000 and 100,000 tenants)"; "$ex/bench_tenants" 5 2>&1 >/dev/null
 section "dbwriter (quorum)";               "$ex/bench_dbwriter" 100000 3 10000 15
 section "dbwriter (classic)";              BENCH_QUEUE_TYPE=classic "$ex/bench_dbwriter" 100000 3 10000 15
 section "provisioner";                     "$ex/bench_provisioner" 200 200 4

@@ -52,6 +52,17 @@ pub struct Config {
     #[arg(long = "trace-events-max", env = "PRODUCER_TRACE_EVENTS_MAX", default_value_t = 200,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub trace_events_max: u32,
+
+    /// The ledger (the dbwriter's database) through a read-only role, for the tenants page and
+    /// timelines the cache no longer holds (`PRODUCER_DATABASE_URL`; default none: those routes
+    /// answer 503). The role joins `eda_ledger_reader` (docs/producer.md).
+    #[arg(long = "database-url", env = "PRODUCER_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+
+    /// Connections to the ledger at most (`PRODUCER_DATABASE_POOL_SIZE`; default 8).
+    #[arg(long = "database-pool-size", env = "PRODUCER_DATABASE_POOL_SIZE", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub database_pool_size: u32,
 }
 
 impl Config {
@@ -67,6 +78,8 @@ impl Config {
             publish_timeout: Duration::from_secs(5),
             trace_cache_size: 10_000,
             trace_events_max: 200,
+            database_url: None,
+            database_pool_size: 8,
         }
     }
 }

@@ -39,6 +39,15 @@ pub enum ApiError {
     /// The broker did not confirm the event in time; nothing was accepted: 503.
     #[error("the event could not be published (broker unavailable or publish not confirmed); retry later")]
     Unavailable(#[source] PublishError),
+    /// A query parameter (filter, cursor, limit) with a value not allowed: 400 naming it.
+    #[error("{}", .0.error)]
+    BadParameter(FieldError),
+    /// `PRODUCER_DATABASE_URL` is not set, so there is no ledger to read: 503 until it is.
+    #[error("this route reads the ledger, and none is configured: set PRODUCER_DATABASE_URL to the dbwriter's database through a role in eda_ledger_reader (docs/producer.md); retrying will not help until then")]
+    NoLedger,
+    /// The ledger did not answer (down, restarting, too slow): 503, retrying may help.
+    #[error("the ledger (PostgreSQL) could not be read right now; retry later")]
+    LedgerUnavailable(#[source] crate::ledger::LedgerError),
     #[error("internal error")]
     Internal(String),
 }
@@ -55,7 +64,10 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NoLedger | ApiError::LedgerUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::BadParameter(_) => StatusCode::BAD_REQUEST,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -63,6 +75,7 @@ impl ApiError {
     fn field(&self) -> Option<&str> {
         match self {
             ApiError::Invalid(errors) => errors.first().map(|e| e.field.as_str()),
+            ApiError::BadParameter(error) => Some(error.field.as_str()),
             _ => None,
         }
     }
@@ -96,6 +109,7 @@ impl IntoResponse for ApiError {
             // Logged where it happened, with the trace id (AppState::publish).
             ApiError::Unavailable(_) => {}
             ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+            ApiError::LedgerUnavailable(source) => tracing::warn!(error = %source, "ledger unavailable"),
             _ => tracing::debug!(status = status.as_u16(), error = %self, "request refused"),
         }
         let errors = match &self {
@@ -114,7 +128,7 @@ impl IntoResponse for ApiError {
                 };
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
             }
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::LedgerUnavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod feed;
 pub mod http_metrics;
+pub mod ledger;
 pub mod order;
 pub mod portal;
 pub mod startup;

@@ -20,6 +20,7 @@ use crate::catalog::Catalog;
 use crate::config::{Config, DEFAULT_HTTP_PORT};
 use crate::feed::{self, TraceCache};
 use crate::http_metrics::{self, HttpMetrics};
+use crate::ledger::Ledger;
 use crate::order::{hostname, Publishing};
 use crate::state::AppState;
 use crate::{api, portal};
@@ -56,6 +57,13 @@ impl Application {
         let http_metrics = HttpMetrics::register(&health);
         let broker = Broker::start(&config.common, "producer", &health);
         let stopping = CancellationToken::new();
+        let ledger = match &config.database_url {
+            Some(url) => Some(Ledger::connect(url, config.database_pool_size, &config.common.prefix)?),
+            None => {
+                tracing::info!("no PRODUCER_DATABASE_URL: the tenants page answers 503, timelines come from the cache only");
+                None
+            }
+        };
         let cache = TraceCache::new(config.trace_cache_size as usize, config.trace_events_max as usize);
         let state = AppState {
             catalog: Arc::new(catalog),
@@ -66,6 +74,8 @@ impl Application {
                 origin: config.origin.clone(),
             }),
             cache: cache.clone(),
+            ledger,
+            trace_events_max: config.trace_events_max as usize,
             publish_timeout: config.publish_timeout,
             stopping: stopping.clone(),
         };

@@ -11,7 +11,9 @@ use tokio_util::sync::CancellationToken;
 use crate::catalog::Catalog;
 use crate::error::ApiError;
 use crate::feed::{TimelineEntry, TraceCache};
+use crate::ledger::{self, Ledger};
 use crate::order::Publishing;
+use uuid::Uuid;
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone, Debug)]
@@ -20,6 +22,10 @@ pub struct AppState {
     pub publisher: Publisher,
     pub publishing: Arc<Publishing>,
     pub cache: TraceCache,
+    /// The ledger, when `PRODUCER_DATABASE_URL` is set.
+    pub ledger: Option<Ledger>,
+    /// Events per trace a timeline shows at most (the cache's bound, applied to the ledger too).
+    pub trace_events_max: usize,
     /// Longest time a request waits for its publish (connection + confirm) before a 503.
     pub publish_timeout: Duration,
     /// Cancelled when the producer stops, so live streams end and the server can drain.
@@ -36,6 +42,26 @@ pub struct Accepted {
 }
 
 impl AppState {
+    /// The ledger, or the 503 that says how to configure one.
+    pub fn ledger(&self) -> Result<&Ledger, ApiError> {
+        self.ledger.as_ref().ok_or(ApiError::NoLedger)
+    }
+
+    /// The timeline of a trace: the ledger's (when there is one) and the cache's newer events,
+    /// so it survives a restart and answers on every replica. A ledger that does not answer
+    /// leaves the cache's alone: the live status must not fail with the database.
+    pub async fn timeline(&self, trace_id: Uuid) -> Vec<Arc<TimelineEntry>> {
+        let cached = self.cache.timeline(trace_id);
+        let Some(ledger) = &self.ledger else { return cached };
+        match ledger.timeline(trace_id, self.trace_events_max).await {
+            Ok(stored) => ledger::timeline::merge(stored, cached),
+            Err(error) => {
+                tracing::warn!(trace_id = %trace_id, %error, "ledger unavailable: the timeline shows the cache only");
+                cached
+            }
+        }
+    }
+
     /// Publishes with a confirm; only a confirmed event is accepted (503 otherwise).
     pub async fn publish(&self, envelope: &Envelope) -> Result<Accepted, ApiError> {
         let trace_id = envelope.trace_id();

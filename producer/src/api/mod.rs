@@ -4,6 +4,7 @@
 mod body;
 mod events;
 mod orders;
+pub mod tenants;
 mod traces;
 
 pub use body::{bytes as body_bytes, has_content_type, MAX_BODY_BYTES};
@@ -38,6 +39,7 @@ pub fn routes() -> Vec<ApiRoute> {
         route("post", "/api/v1/orders", true, post(orders::create)),
         route("delete", "/api/v1/orders/{client}/{product}", true, delete(orders::cancel)),
         route("post", "/api/v1/events", true, post(events::publish)),
+        route("get", "/api/v1/tenants", true, get(tenants::list)),
         route("get", "/api/v1/traces/{trace_id}", true, get(traces::timeline)),
         route("get", "/api/v1/traces/{trace_id}/events", true, get(traces::events)),
         route("get", "/api/v1/openapi.json", false, get(openapi)),

@@ -1,5 +1,6 @@
 //! `GET /api/v1/traces/{trace_id}` (the timeline seen so far) and
-//! `GET /api/v1/traces/{trace_id}/events` (the same, then live, as server-sent events).
+//! `GET /api/v1/traces/{trace_id}/events` (the same, then live, as server-sent events). Both
+//! fall back to the ledger for what the cache does not hold (a restart, another replica).
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -17,13 +18,14 @@ use crate::error::ApiError;
 use crate::feed::TimelineEntry;
 use crate::state::AppState;
 
-/// `{"trace_id", "events": [...]}`, oldest first; empty when nothing was seen (yet) or evicted.
+/// `{"trace_id", "events": [...]}`, oldest first: the ledger's and the cache's (see
+/// [`AppState::timeline`]); empty when nothing was seen (yet), or evicted and no ledger is set.
 pub async fn timeline(
     State(state): State<AppState>,
     Path(trace_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let trace_id = parse(&trace_id)?;
-    let timeline = state.cache.timeline(trace_id);
+    let timeline = state.timeline(trace_id).await;
     let events: Vec<&TimelineEntry> = timeline.iter().map(|e| &**e).collect();
     Ok(Json(json!({ "trace_id": trace_id.to_string(), "events": events })))
 }
@@ -36,7 +38,7 @@ pub async fn events(
     let trace_id = parse(&trace_id)?;
     // Subscribe before reading the cache, so nothing falls between the two; the overlap is deduped.
     let live = state.cache.subscribe();
-    let past = state.cache.timeline(trace_id);
+    let past = state.timeline(trace_id).await;
     let seen: HashSet<String> = past.iter().map(|e| e.message_id.clone()).collect();
     let stopping = state.stopping.clone();
     let following = stream::unfold((live, seen), move |(mut live, mut seen)| {

@@ -1,9 +1,11 @@
 //! The client portal: the purchase form (`GET /`, `POST /`), the live status page of an order
-//! (`GET /orders/{trace_id}`) and the two static files they use. Server-rendered, no CDN.
+//! (`GET /orders/{trace_id}`), the tenants page (`GET /tenants`, live from `GET /tenants/live`)
+//! and the static files they use. Server-rendered, no CDN.
 
 mod form;
 mod page;
 mod status;
+mod tenants;
 
 pub use status::progress;
 
@@ -27,16 +29,20 @@ use form::FormView;
 
 const CSS: &str = include_str!("../../assets/portal.css");
 const JS: &str = include_str!("../../assets/portal.js");
+const TENANTS_JS: &str = include_str!("../../assets/tenants.js");
 
 /// Pages behind the portal login; the static files stay open (they hold nothing secret).
 pub fn router(auth: Auth) -> Router<AppState> {
     let pages = Router::new()
         .route("/", get(show_form).post(submit))
         .route("/orders/{trace_id}", get(show_status))
+        .route("/tenants", get(tenants::show))
+        .route("/tenants/live", get(tenants::live))
         .route_layer(from_fn_with_state(auth, auth::require_portal));
     pages
         .route("/assets/portal.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/assets/portal.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
+        .route("/assets/tenants.js", get(|| async { asset("text/javascript; charset=utf-8", TENANTS_JS) }))
 }
 
 async fn show_form(State(state): State<AppState>) -> Html<String> {
@@ -93,7 +99,7 @@ async fn submit(
 
 async fn show_status(State(state): State<AppState>, Path(trace_id): Path<String>) -> Response {
     match Uuid::parse_str(&trace_id) {
-        Ok(id) => Html(status::render(id, &state.cache.timeline(id))).into_response(),
+        Ok(id) => Html(status::render(id, &state.timeline(id).await)).into_response(),
         Err(_) => {
             (StatusCode::NOT_FOUND, Html(page::layout("Not found", "<h1>No such order</h1>"))).into_response()
         }

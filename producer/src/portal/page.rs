@@ -19,6 +19,15 @@ pub fn escape(text: &str) -> String {
 
 /// A whole page: `title` is text (escaped here), `main` is HTML.
 pub fn layout(title: &str, main: &str) -> String {
+    frame(title, main, "")
+}
+
+/// [`layout`] for a page of tables, as wide as the screen allows.
+pub fn wide_layout(title: &str, main: &str) -> String {
+    frame(title, main, " class=\"wide\"")
+}
+
+fn frame(title: &str, main: &str, main_attributes: &str) -> String {
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -28,10 +37,11 @@ pub fn layout(title: &str, main: &str) -> String {
 <title>{title} · eda</title>
 <link rel="stylesheet" href="/assets/portal.css">
 <script src="/assets/portal.js" defer></script>
+<script src="/assets/tenants.js" defer></script>
 </head>
 <body>
-<header class="bar"><a href="/" class="brand">eda</a><span>client portal</span></header>
-<main>
+<header class="bar"><a href="/" class="brand">eda</a><span>client portal</span><nav><a href="/" id="nav-order">Order</a> <a href="/tenants" id="nav-tenants">Tenants</a></nav></header>
+<main{main_attributes}>
 {main}
 </main>
 </body>

@@ -18,7 +18,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A chromedriver process and one browser session, spoken to in plain W3C WebDriver JSON.
-struct Browser {
+pub struct Browser {
     http: reqwest::Client,
     session: String,
     _driver: Child,
@@ -26,7 +26,7 @@ struct Browser {
 }
 
 impl Browser {
-    async fn start() -> Browser {
+    pub async fn start() -> Browser {
         for tool in [CHROMEDRIVER, CHROMIUM] {
             assert!(
                 Path::new(tool).exists(),
@@ -88,7 +88,7 @@ impl Browser {
         Browser { http, session: format!("{base}/session/{session}"), _driver: driver, _profile: profile }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let mut request = self.http.request(method, format!("{}{path}", self.session));
         if !body.is_null() {
             request = request.json(&body);
@@ -100,54 +100,54 @@ impl Browser {
         value["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", json!({ "url": url })).await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub async fn find(&self, css: &str) -> String {
         let found = self
             .call(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css}))
             .await;
         found[ELEMENT].as_str().unwrap().to_owned()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub async fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/value"), json!({ "text": text })).await;
     }
 
-    async fn click(&self, css: &str) {
+    pub async fn click(&self, css: &str) {
         let id = self.find(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), json!({})).await;
     }
 
     /// The text of the first element matching `css`, as the user sees it.
-    async fn text(&self, css: &str) -> String {
+    pub async fn text(&self, css: &str) -> String {
         let id = self.find(css).await;
         let text = self.call(reqwest::Method::GET, &format!("/element/{id}/text"), Value::Null).await;
         text.as_str().unwrap_or_default().to_owned()
     }
 
     /// Whether the first element matching `css` is shown (not `hidden`).
-    async fn displayed(&self, css: &str) -> bool {
+    pub async fn displayed(&self, css: &str) -> bool {
         let id = self.find(css).await;
         self.call(reqwest::Method::GET, &format!("/element/{id}/displayed"), Value::Null).await == true
     }
 
     /// How many elements match `css`.
-    async fn find_all(&self, css: &str) -> usize {
+    pub async fn find_all(&self, css: &str) -> usize {
         let found = self
             .call(reqwest::Method::POST, "/elements", json!({"using": "css selector", "value": css}))
             .await;
         found.as_array().map_or(0, Vec::len)
     }
 
-    async fn current_url(&self) -> String {
+    pub async fn current_url(&self) -> String {
         self.call(reqwest::Method::GET, "/url", Value::Null).await.as_str().unwrap().to_owned()
     }
 
     /// Resolves when the element's text equals `text`: a MutationObserver in the page, no polling.
-    async fn wait_for_text(&self, element_id: &str, text: &str) -> String {
+    pub async fn wait_for_text(&self, element_id: &str, text: &str) -> String {
         self.call(reqwest::Method::POST, "/timeouts", json!({"script": WAIT.as_millis() as u64})).await;
         let script = r#"
             const [id, want, done] = arguments;
@@ -169,7 +169,27 @@ impl Browser {
         value.as_str().unwrap_or_default().to_owned()
     }
 
-    async fn quit(self) {
+    /// Resolves when the first element matching `css` has the text `text` (a MutationObserver
+    /// on the document, no polling); the element may be replaced meanwhile.
+    pub async fn wait_for_css_text(&self, css: &str, text: &str) -> String {
+        self.call(reqwest::Method::POST, "/timeouts", json!({"script": WAIT.as_millis() as u64})).await;
+        let script = r#"
+            const [css, want, done] = arguments;
+            const observer = new MutationObserver(check);
+            function check() {
+                const el = document.querySelector(css);
+                if (el && el.textContent === want) { observer.disconnect(); done(el.textContent); }
+            }
+            observer.observe(document.documentElement, { childList: true, characterData: true, subtree: true, attributes: true });
+            check();
+        "#;
+        let value = self
+            .call(reqwest::Method::POST, "/execute/async", json!({"script": script, "args": [css, text]}))
+            .await;
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
+    pub async fn quit(self) {
         let _ = self.http.delete(&self.session).send().await;
     }
 }

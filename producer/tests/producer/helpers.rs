@@ -96,11 +96,16 @@ impl TestApp {
 
     /// Stops the producer and checks it stopped cleanly, then removes the test's names.
     pub async fn stop(self) {
+        self.stop_keeping_the_broker().await.cleanup().await;
+    }
+
+    /// Stops the producer and checks it stopped cleanly; the test's names stay for the next one.
+    pub async fn stop_keeping_the_broker(self) -> TestBroker {
         self.shutdown.cancel();
         let ended =
             tokio::time::timeout(WAIT, self.run).await.expect("the producer stops within the grace period");
         ended.unwrap().expect("the producer stops without error");
-        self.t.cleanup().await;
+        self.t
     }
 }
 

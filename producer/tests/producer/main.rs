@@ -4,10 +4,13 @@
 mod auth;
 mod bad_input;
 mod browser;
+mod browser_tenants;
 mod helpers;
+mod ledger;
 mod openapi;
 mod orders;
 mod outage;
 mod proxy;
 mod sse;
+mod tenants;
 mod traces;

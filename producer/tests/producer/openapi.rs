@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use crate::ledger::TestLedger;
 
 fn document() -> Value {
     serde_json::from_str(producer::api::OPENAPI).expect("openapi.json is JSON")
@@ -106,6 +107,11 @@ async fn the_served_document_is_the_file_and_every_example_is_accepted_as_docume
     let timeline = assert_documented(&doc, "/api/v1/traces/{trace_id}", "get", response).await;
     assert!(!timeline["events"].as_array().unwrap().is_empty());
 
+    // Without PRODUCER_DATABASE_URL the tenants answer the documented 503.
+    let response = app.client.get(app.url("/api/v1/tenants")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_documented(&doc, "/api/v1/tenants", "get", response).await;
+
     // Refusals are documented too, with the error schema.
     let refusals =
         [("/api/v1/orders", json!({"client": "NO"})), ("/api/v1/events", json!({"client": "no-attributes"}))];
@@ -144,7 +150,17 @@ async fn schemathesis_run(app: &TestApp, selection: &[&str]) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_with_every_check_finds_no_difference_between_the_document_and_the_server() {
-    let app = TestApp::spawn().await;
+    // The tenants route reads a ledger (without one it answers 503, which `not_a_server_error`
+    // counts as a failure): one of the test's own, with tenants to list.
+    let ledger = TestLedger::create().await;
+    for (client, status) in [("cliente01", "provisioned"), ("cliente02", "failed"), ("other", "provisioning")]
+    {
+        ledger.tenant(client, "product-a", "dedicated", status, chrono::Utc::now()).await;
+    }
+    let t = eda_tests::broker::TestBroker::new().await;
+    let mut config = config(&t);
+    config.database_url = Some(ledger.reader_url.clone().into());
+    let app = TestApp::spawn_with(t, config, true).await;
     // Every operation but the endless event stream: examples, coverage, fuzzing and stateful
     // phases (a fixed seed, so a failure reproduces; EDA_SCHEMATHESIS_SEED explores others).
     let sse = "/api/v1/traces/{trace_id}/events";
