@@ -242,3 +242,8 @@ pub fn set_policy(name: &str, pattern: &str, apply_to: &str, priority: u32, defi
 pub fn clear_policy(name: &str) {
     let _ = std::process::Command::new("rabbitmqctl").args(["-q", "clear_policy", name]).output();
 }
+
+/// `EDA_MANAGEMENT_URL`, or the local broker's management API (scripts/dev-services.sh enables it).
+pub fn management_url() -> String {
+    std::env::var("EDA_MANAGEMENT_URL").unwrap_or_else(|_| "http://guest:guest@127.0.0.1:15672".into())
+}

@@ -135,13 +135,26 @@ fn rabbitmq_4s_default_delivery_limit_breaks_the_parking_lot_only_on_rabbitmq_4(
     assert!(on(Role::ParkingLot, true)
         .fix("eda")
         .contains(r#"'^eda\.(dead|unrouted)$' '{"delivery-limit":-1}'"#));
-    assert!(on(Role::ServiceQueue, true).fix("eda").contains(r#"'^eda\.' '{"delivery-limit":1000}'"#));
+    assert!(on(Role::ParkingLot, false).fix("eda").starts_with("right after upgrading to RabbitMQ 4"));
+    let service = Difference { object: "eda.billing".into(), ..on(Role::ServiceQueue, true) };
+    assert!(
+        service.fix("eda").contains(r#"'^eda\.(billing)$' '{"delivery-limit":1000}'"#),
+        "{}",
+        service.fix("eda")
+    );
 }
 
 #[test]
 fn the_documented_policies_outrank_each_other_in_the_right_order() {
-    let (service, parking, retry) =
-        (service_queues_policy("eda"), parking_lot_policy("eda"), retry_policy("eda", "billing"));
+    let (service, parking, retry) = (
+        service_queues_policy("eda", &["dbwriter", "provisioner"]),
+        parking_lot_policy("eda"),
+        retry_policy("eda", "billing"),
+    );
+    assert_eq!(
+        service.pattern, r"^eda\.(dbwriter|provisioner)$",
+        "never the parking lot, which 3.x cannot exempt"
+    );
     assert!(parking.priority > service.priority, "only one policy applies: the parking lot's must win");
     assert!(retry.priority > service.priority);
     assert_eq!(parking.definition["delivery-limit"], -1, "RabbitMQ 4: no limit");

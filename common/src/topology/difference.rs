@@ -183,10 +183,19 @@ impl Difference {
             (Found::Argument { name, policy: Some(p), .. }, _) => {
                 format!("change or remove policy {p} (`rabbitmqctl clear_policy {p}`): {name}")
             }
-            (Found::DefaultDeliveryLimit { .. }, Role::ParkingLot | Role::UnroutedQueue) => {
+            (Found::DefaultDeliveryLimit { rabbitmq4: true }, Role::ParkingLot | Role::UnroutedQueue) => {
                 policy_command(&parking_lot_policy(prefix))
             }
-            (Found::DefaultDeliveryLimit { .. }, _) => policy_command(&service_queues_policy(prefix)),
+            (Found::DefaultDeliveryLimit { rabbitmq4: false }, Role::ParkingLot | Role::UnroutedQueue) => {
+                format!(
+                    "right after upgrading to RabbitMQ 4 (3.x rejects -1 and needs nothing): {}",
+                    policy_command(&parking_lot_policy(prefix))
+                )
+            }
+            (Found::DefaultDeliveryLimit { .. }, _) => {
+                let service = object.strip_prefix(&format!("{prefix}.")).unwrap_or(object);
+                policy_command(&service_queues_policy(prefix, &[service]))
+            }
             (Found::Argument { name, actual: None, .. }, Role::RetryQueue)
                 if argument_kind(name) == "dead_lettering" =>
             {
@@ -245,11 +254,14 @@ pub fn parking_lot_policy(prefix: &str) -> Policy {
 /// The delivery limit the documented policy gives service queues: far above any redelivery storm.
 pub const SERVICE_DELIVERY_LIMIT: i64 = 1000;
 
-/// RabbitMQ 4: every other queue of the prefix gets a generous delivery limit.
-pub fn service_queues_policy(prefix: &str) -> Policy {
+/// The service queues named get a generous delivery limit (valid on 3.x too). Named, not
+/// `^<prefix>\.`: that would also match the parking lot, and on 3.x no policy can outrank it
+/// with "no limit" (3.x rejects -1), so the parking lot would get the limit.
+pub fn service_queues_policy(prefix: &str, services: &[&str]) -> Policy {
+    let names: Vec<String> = services.iter().map(|s| escape(s)).collect();
     Policy {
-        name: format!("{prefix}-queues"),
-        pattern: format!("^{}\\.", escape(prefix)),
+        name: format!("{prefix}-service-queues"),
+        pattern: format!("^{}\\.({})$", escape(prefix), names.join("|")),
         apply_to: "queues",
         priority: 10,
         definition: serde_json::json!({ "delivery-limit": SERVICE_DELIVERY_LIMIT }),
