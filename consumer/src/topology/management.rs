@@ -47,6 +47,13 @@ pub struct PolicyFound {
     pub definition: Map<String, Value>,
 }
 
+/// A binding as the API shows it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BindingFound {
+    #[serde(default)]
+    pub routing_key: String,
+}
+
 #[derive(Deserialize)]
 struct Named {
     name: String,
@@ -105,6 +112,11 @@ impl Management {
     pub async fn queue_names(&self) -> Result<Vec<String>> {
         let named: Vec<Named> = self.get(&["queues", &self.vhost]).await?.unwrap_or_default();
         Ok(named.into_iter().map(|n| n.name).collect())
+    }
+
+    /// The bindings from `exchange` to `queue`.
+    pub async fn bindings(&self, exchange: &str, queue: &str) -> Result<Vec<BindingFound>> {
+        Ok(self.get(&["bindings", &self.vhost, "e", exchange, "q", queue]).await?.unwrap_or_default())
     }
 
     pub async fn policies(&self) -> Result<Vec<PolicyFound>> {

@@ -22,7 +22,8 @@ pub use table::print_report;
 use crate::config::{CheckArgs, TopologyAction};
 use crate::error::{Error, Result};
 
-/// What the preflight found for one prefix.
+/// What the preflight found for one prefix (bindings are eda's own: `unrouted`'s, each retry
+/// queue's; a missing one is declared at start like a missing object).
 #[derive(Debug, Default)]
 pub struct Report {
     pub prefix: String,
@@ -97,6 +98,7 @@ async fn with_management(
         }
     }
     for plan in plans(topology, common, &services) {
+        let mut missing = Vec::new();
         for object in &plan.objects {
             let existing = if object.role.is_exchange() {
                 api.exchange(&object.name).await?
@@ -104,10 +106,21 @@ async fn with_management(
                 api.queue(&object.name).await?
             };
             match existing {
-                None => report.absent.push(described(object)),
+                None => {
+                    report.absent.push(described(object));
+                    missing.push(object.name.clone());
+                }
                 Some(existing) => {
                     report.differences.extend(compare::differences(object, &existing, &policies, rabbitmq4));
                 }
+            }
+        }
+        for b in &plan.bindings {
+            if missing.contains(&b.exchange) || missing.contains(&b.queue) {
+                continue;
+            }
+            if !api.bindings(&b.exchange, &b.queue).await?.iter().any(|f| f.routing_key == b.key) {
+                report.absent.push(format!("binding {} → {} ({:?})", b.exchange, b.queue, b.key));
             }
         }
     }

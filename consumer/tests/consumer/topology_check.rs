@@ -69,6 +69,7 @@ async fn on_a_clean_prefix_the_check_exits_0_and_flags_only_rabbitmq_4s_delivery
     }
     let c = check(&t, true, &[]).await;
     assert!(c.stdout.contains("checked with management API (RabbitMQ 3."), "{}", c.stdout);
+    assert!(!c.stdout.contains("absent"), "eda's own bindings are there: {}", c.stdout);
     // RabbitMQ 3.x has no default delivery limit: advisory, naming the 4.x consequence and the policy.
     let dead = line(&c, &t.name("dead"), "delivery_limit").unwrap_or_else(|| panic!("{}", c.stdout));
     assert!(
@@ -106,6 +107,16 @@ async fn on_a_clean_prefix_the_check_exits_0_and_flags_only_rabbitmq_4s_delivery
     let dead = line(&c, &t.name("dead"), "delivery_limit").unwrap_or_else(|| panic!("{}", c.stdout));
     assert!(dead.contains("unsafe") && dead.contains("delivery-limit is 1000"), "{dead}");
     assert!(dead.contains(&format!("rabbitmqctl clear_policy {}", policy.name)), "{dead}");
+
+    // A binding eda needs is gone: reported as one eda makes again at start (not a difference).
+    let unrouted = t.name("unrouted");
+    t.channel()
+        .queue_unbind(unrouted.as_str().into(), unrouted.as_str().into(), "".into(), FieldTable::default())
+        .await
+        .unwrap();
+    let c = check(&t, true, &[]).await;
+    assert!(c.success, "{}", c.stdout);
+    assert!(c.stdout.contains(&format!("binding {unrouted} → {unrouted} (\"\")")), "{}", c.stdout);
     t.cleanup().await;
 }
 
