@@ -2,6 +2,7 @@
 
 use super::difference::*;
 use super::plan::Role;
+use super::policy::*;
 use super::tolerant::from_refusal;
 use super::{QueueType, ServiceQueue, Topology};
 use crate::retry::RetryPolicy;

@@ -1,9 +1,11 @@
 //! Every exchange and queue name, derived from one prefix, and their idempotent declaration:
 //! what eda needs ([`plan`]), how the broker may differ ([`difference`]), declaring while
-//! tolerating what exists ([`tolerant`]) and reporting it once ([`report`]).
+//! tolerating what exists ([`tolerant`]), reporting it once ([`report`]) and the policies that
+//! fix what arguments cannot ([`policy`]).
 
 pub mod difference;
 pub mod plan;
+pub mod policy;
 pub mod report;
 pub mod tolerant;
 

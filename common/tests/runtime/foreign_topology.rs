@@ -4,7 +4,7 @@
 
 use eda_common::consumer::{self, HandlerError};
 use eda_common::health::{router, HttpServer};
-use eda_common::topology::difference::events_policy;
+use eda_common::topology::policy::events_policy;
 use eda_common::topology::report::CHECK;
 use eda_tests::broker::{clear_policy, set_policy, TestBroker};
 use lapin::options::{ExchangeDeclareOptions, QueueDeclareOptions};

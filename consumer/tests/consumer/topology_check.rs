@@ -1,7 +1,7 @@
 //! `consumer topology check`, the real binary against the real RabbitMQ: with the management
 //! API and with AMQP alone, on a clean prefix and on each broken case of issue 24.
 
-use eda_common::topology::difference::{events_policy, service_queues_policy};
+use eda_common::topology::policy::{events_policy, service_queues_policy};
 use eda_common::topology::{QueueType, ServiceQueue, Topology};
 use eda_tests::broker::{clear_policy, management_url, set_policy, TestBroker};
 use lapin::options::{ExchangeDeclareOptions, QueueDeclareOptions};

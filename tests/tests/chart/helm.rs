@@ -311,9 +311,7 @@ const OPERATOR_KINDS: [&str; 6] = [
 
 #[test]
 fn the_broker_policies_are_off_by_default_and_are_the_documented_ones_for_the_prefix() {
-    use eda_common::topology::difference::{
-        events_policy, parking_lot_policy, service_queues_policy, Policy,
-    };
+    use eda_common::topology::policy::{events_policy, parking_lot_policy, service_queues_policy, Policy};
     let policies =
         |docs: &[Value]| -> Vec<Value> { docs.iter().filter(|d| d["kind"] == "Policy").cloned().collect() };
     assert!(policies(&render("chart-test", "chart-test-ns", &[])).is_empty(), "off by default");

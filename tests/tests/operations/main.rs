@@ -78,7 +78,7 @@ fn the_reference_names_every_binary_and_the_shared_variables() {
 
 #[test]
 fn the_broker_policies_in_operations_md_are_the_ones_the_services_and_the_preflight_give() {
-    use eda_common::topology::difference::{
+    use eda_common::topology::policy::{
         events_policy, parking_lot_policy, policy_command, retry_policy, service_queues_policy,
     };
     let doc = std::fs::read_to_string(operations_md()).expect("docs/operations.md exists");
