@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure RabbitMQ (127.0.0.1:5672) and PostgreSQL (127.0.0.1:5432) run on this machine:
+# Makes sure RabbitMQ (127.0.0.1:5672, management API on 15672) and PostgreSQL (127.0.0.1:5432) run on this machine:
 # starts them if installed, installs them from the OS packages (apt) if not, waits until they
 # answer. Idempotent and quiet when all is well. For development and CI machines only.
 set -euo pipefail
@@ -34,6 +34,13 @@ ensure_rabbitmq() {
     sleep 1
   done
   say "RabbitMQ listens but does not report running"; return 1
+}
+
+ensure_management() { # `consumer topology check` and its tests read the management API (127.0.0.1:15672)
+  listening 15672 && return 0
+  say "enabling the RabbitMQ management plugin"
+  as_root rabbitmq-plugins enable rabbitmq_management >/dev/null
+  wait_port 15672 "RabbitMQ management" 60
 }
 
 pg_trust_local() { # a freshly installed server asks TCP clients for a password; dev-only trust for localhost
@@ -73,4 +80,5 @@ ensure_postgres() {
 }
 
 ensure_rabbitmq
+ensure_management
 ensure_postgres

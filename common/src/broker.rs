@@ -14,7 +14,7 @@ use crate::config::{redact_url, CommonArgs};
 use crate::health::{Health, Readiness};
 use crate::metrics::Metrics;
 use crate::retry::{Backoff, RetryPolicy};
-use crate::topology::Topology;
+use crate::topology::{tolerant, Topology, TopologyReport};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -41,6 +41,7 @@ struct Inner {
     heartbeat: u16,
     link: watch::Sender<Link>,
     health: Health,
+    report: TopologyReport,
     closing: CancellationToken,
 }
 
@@ -69,6 +70,7 @@ impl Broker {
                 heartbeat: args.heartbeat,
                 link,
                 health: health.clone(),
+                report: TopologyReport::new(&args.prefix, health),
                 closing: CancellationToken::new(),
             }),
         };
@@ -86,6 +88,11 @@ impl Broker {
 
     pub fn topology(&self) -> &Topology {
         &self.inner.topology
+    }
+
+    /// What the broker holds differently from eda's declarations (logged, counted, in `/readyz`).
+    pub fn topology_report(&self) -> &TopologyReport {
+        &self.inner.report
     }
 
     pub fn retry_policy(&self) -> &RetryPolicy {
@@ -172,9 +179,9 @@ impl Broker {
             tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(&self.url_with_heartbeat(), props))
                 .await
                 .map_err(|_| anyhow::anyhow!("connect timed out after {CONNECT_TIMEOUT:?}"))??;
-        let channel = conn.create_channel().await?;
-        self.inner.topology.declare_shared(&channel).await?;
-        let _ = channel.close(200, "topology declared".into()).await;
+        // What exists with other arguments is used as it is and reported, not retried forever.
+        let differences = tolerant::declare(&conn, &self.inner.topology.shared_plan()).await?;
+        self.inner.report.record("shared", differences);
         Ok(conn)
     }
 }
@@ -213,6 +220,9 @@ async fn supervise(broker: Broker) {
         loop {
             tokio::select! {
                 event = events.next() => match event {
+                    Some(Event::Error(error)) if tolerant::is_refused_declaration(&error) && conn.status().connected() => {
+                        tracing::debug!(%error, "a declaration was refused; its channel closed, the connection is fine");
+                    }
                     Some(Event::Error(error)) => {
                         tracing::warn!(error = %error, generation, "broker connection lost");
                         break;

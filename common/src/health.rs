@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -17,14 +17,26 @@ use crate::exposition;
 use crate::metrics::Metrics;
 
 /// Named readiness checks (`broker`, `consumer`, `database`, …); ready when every one is true.
+/// Beside them, what is `degraded` (ready, a guarantee weaker) and the `reasons` a failing
+/// check gives, for `/readyz`'s JSON.
 #[derive(Debug, Clone)]
 pub struct Readiness {
     checks: Arc<watch::Sender<BTreeMap<&'static str, bool>>>,
+    details: Arc<Mutex<BTreeMap<String, Details>>>,
+}
+
+/// What one source (a topology scope, say) says beside its check.
+#[derive(Debug, Clone, Default)]
+pub struct Details {
+    /// Ready, but a guarantee is weaker: shown under `degraded`.
+    pub degraded: Vec<serde_json::Value>,
+    /// Why a check is false: shown under `reasons`.
+    pub reasons: Vec<serde_json::Value>,
 }
 
 impl Default for Readiness {
     fn default() -> Self {
-        Readiness { checks: Arc::new(watch::channel(BTreeMap::new()).0) }
+        Readiness { checks: Arc::new(watch::channel(BTreeMap::new()).0), details: Arc::default() }
     }
 }
 
@@ -56,6 +68,20 @@ impl Readiness {
     fn snapshot(&self) -> BTreeMap<&'static str, bool> {
         self.checks.borrow().clone()
     }
+
+    /// Replaces what `source` says beside the checks.
+    pub fn set_details(&self, source: &str, details: Details) {
+        self.details.lock().expect("readiness details poisoned").insert(source.to_owned(), details);
+    }
+
+    /// Every `degraded` entry and every reason, over all sources.
+    pub fn details(&self) -> Details {
+        let all = self.details.lock().expect("readiness details poisoned");
+        Details {
+            degraded: all.values().flat_map(|d| d.degraded.iter().cloned()).collect(),
+            reasons: all.values().flat_map(|d| d.reasons.iter().cloned()).collect(),
+        }
+    }
 }
 
 /// What the health routes need.
@@ -78,7 +104,14 @@ async fn readyz(State(h): State<Health>) -> impl IntoResponse {
     let checks = h.readiness.snapshot();
     let ready = checks.values().all(|r| *r);
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(serde_json::json!({ "ready": ready, "checks": checks })))
+    let details = h.readiness.details();
+    let body = serde_json::json!({
+        "ready": ready,
+        "checks": checks,
+        "degraded": details.degraded,
+        "reasons": details.reasons,
+    });
+    (status, Json(body))
 }
 
 /// OpenMetrics to a scraper that asks for it (Prometheus does), the classic text format to

@@ -25,6 +25,15 @@ pub struct PublishLabels {
     pub outcome: &'static str,
 }
 
+/// A way the broker's topology differs from eda's (DESIGN.md §3); both from small fixed sets.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TopologyLabels {
+    /// The object's role: `events_exchange`, `parking_lot`, `service_queue`, `retry_queue`, …
+    pub object_kind: &'static str,
+    /// `alternate_exchange`, `queue_type`, `exchange_type`, `durable`, `dead_lettering`, …
+    pub difference: &'static str,
+}
+
 /// The runtime's metrics, registered under `eda_` with a constant `service` label.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -39,6 +48,7 @@ pub struct Metrics {
     pub batch_size: Histogram,
     pub connected: Gauge,
     pub reconnects: Counter,
+    pub topology_differences: Family<TopologyLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -67,6 +77,7 @@ impl Metrics {
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             connected: Gauge::default(),
             reconnects: Counter::default(),
+            topology_differences: Family::default(),
         };
         registry.register("messages_consumed", "Deliveries received from the broker", m.consumed.clone());
         registry.register(
@@ -102,6 +113,11 @@ impl Metrics {
             "broker_reconnects",
             "Connections re-established after a loss",
             m.reconnects.clone(),
+        );
+        registry.register(
+            "topology_differences",
+            "Exchanges and queues that exist with other arguments than eda declares, by role and difference",
+            m.topology_differences.clone(),
         );
         *m.registry.lock().expect("metrics registry poisoned") = registry;
         m

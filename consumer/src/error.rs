@@ -22,6 +22,10 @@ pub enum Error {
     Publish { what: String, source: Box<eda_common::publisher::PublishError> },
     #[error("writing the output: {0}")]
     Output(#[from] std::io::Error),
+    #[error("the management API at {url}: {reason} ({})", if *retry_helps { "retrying may help" } else { "retrying will not help" })]
+    Management { url: String, reason: String, retry_helps: bool },
+    #[error("{count} topology difference(s) break a guarantee of eda: apply the fixes printed above, then check again")]
+    TopologyBroken { count: usize },
     #[error("the HTTP server on {addr} failed: {source}")]
     Http { addr: std::net::SocketAddr, source: std::io::Error },
 }

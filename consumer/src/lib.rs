@@ -1,6 +1,6 @@
 //! consumer: the generic engine that hands events to business code in any language (a command
 //! on stdin/stdout or a webhook), the audit tap (`log`), the legacy-queue `bridge`, and the
-//! dead-letter tools (`dlq list`, `dlq replay`).
+//! dead-letter tools (`dlq list`, `dlq replay`) and the preflight (`topology check`).
 
 pub mod bridge;
 pub mod config;
@@ -9,6 +9,7 @@ pub mod engine;
 mod error;
 pub mod log_tap;
 pub mod runtime;
+pub mod topology;
 
 pub use config::{Config, Mode};
 pub use error::{Error, Result};
@@ -45,6 +46,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
                 .await?
         }
         Mode::Dlq(action, common) => dlq::run(&common, action).await?,
+        Mode::Topology(action, common) => topology::run(&common, action).await?,
     }
     Ok(())
 }

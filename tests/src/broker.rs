@@ -211,3 +211,39 @@ pub fn close_connections_named(prefix: &str, reason: &str) -> usize {
     }
     closed
 }
+
+/// `rabbitmqctl set_policy` on vhost `/`, as an operator following docs/operations.md would;
+/// panics with rabbitmqctl's output if the broker refuses it.
+pub fn set_policy(name: &str, pattern: &str, apply_to: &str, priority: u32, definition: &str) {
+    let priority = priority.to_string();
+    let out = std::process::Command::new("rabbitmqctl")
+        .args([
+            "-q",
+            "set_policy",
+            "--apply-to",
+            apply_to,
+            "--priority",
+            &priority,
+            name,
+            pattern,
+            definition,
+        ])
+        .output()
+        .expect("run rabbitmqctl set_policy");
+    assert!(
+        out.status.success(),
+        "rabbitmqctl set_policy {name}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `rabbitmqctl clear_policy`, ignoring a policy that is not there.
+pub fn clear_policy(name: &str) {
+    let _ = std::process::Command::new("rabbitmqctl").args(["-q", "clear_policy", name]).output();
+}
+
+/// `EDA_MANAGEMENT_URL`, or the local broker's management API (scripts/dev-services.sh enables it).
+pub fn management_url() -> String {
+    std::env::var("EDA_MANAGEMENT_URL").unwrap_or_else(|_| "http://guest:guest@127.0.0.1:15672".into())
+}

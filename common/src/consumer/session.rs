@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::broker::Broker;
 use crate::retry::Backoff;
-use crate::topology::ServiceQueue;
+use crate::topology::{tolerant, ServiceQueue};
 
 pub(crate) struct Session {
     pub channel: Channel,
@@ -40,8 +40,20 @@ impl Session {
         loop {
             let (generation, conn) = broker.connected(shutdown).await?;
             let attempt = async {
+                let report = broker.topology_report();
+                if !report.is_safe() {
+                    // Checked again at each attempt, so a fix made meanwhile is noticed.
+                    let shared = tolerant::declare(&conn, &broker.topology().shared_plan()).await?;
+                    report.record("shared", shared);
+                }
+                let plan = broker.topology().service_plan(queue, broker.retry_policy());
+                let differences = tolerant::declare(&conn, &plan).await?;
+                report.record(&format!("service {}", queue.service), differences);
+                if !report.is_safe() {
+                    // A retry or dead letter would be lost: leave the messages in the queue.
+                    return Ok(None);
+                }
                 let channel = conn.create_channel().await?;
-                broker.topology().declare_service(&channel, queue, broker.retry_policy()).await?;
                 // The prefetch is per channel: it must be applied again on every new channel.
                 channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
                 let tag = format!("eda-{}-{}", queue.service, uuid::Uuid::new_v4().simple());
@@ -53,25 +65,31 @@ impl Session {
                         FieldTable::default(),
                     )
                     .await?;
-                Ok::<_, lapin::Error>(Session { channel, consumer, tag })
+                Ok::<_, lapin::Error>(Some(Session { channel, consumer, tag }))
             };
-            match attempt.await {
-                Ok(session) => {
+            let failed = match attempt.await {
+                Ok(Some(session)) => {
                     broker.readiness().set("consumer", true);
                     tracing::info!(queue = %broker.topology().service_queue(&queue.service), prefetch, "consuming");
                     return Some(session);
                 }
-                Err(error) => {
-                    let delay = backoff.next_delay();
-                    tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "could not start consuming");
-                    if !conn.status().connected() {
-                        broker.report_broken(generation);
-                    }
-                    tokio::select! {
-                        () = tokio::time::sleep(delay) => {},
-                        () = shutdown.cancelled() => return None,
-                    }
+                // The report logged why, once; this repeats at every attempt.
+                Ok(None) => {
+                    tracing::debug!("not consuming while the topology is unsafe");
+                    None
                 }
+                Err(error) => Some(error),
+            };
+            let delay = backoff.next_delay();
+            if let Some(error) = failed {
+                tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "could not start consuming");
+                if !conn.status().connected() {
+                    broker.report_broken(generation);
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {},
+                () = shutdown.cancelled() => return None,
             }
         }
     }

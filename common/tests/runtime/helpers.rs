@@ -27,8 +27,12 @@ pub struct Harness {
 impl Harness {
     /// Runtime settings for tests: short retry delays, three retries, classic queues stay default quorum.
     pub async fn new(service: &str) -> Harness {
+        Harness::on(TestBroker::new().await, service).await
+    }
+
+    /// The same on a prefix the test has already put objects on (another team's publisher, say).
+    pub async fn on(t: TestBroker, service: &str) -> Harness {
         eda_common::telemetry::init_for_tests();
-        let t = TestBroker::new().await;
         let mut args = CommonArgs::for_prefix(&t.prefix);
         args.max_retries = 3;
         args.retry_delays = parse_delays("50ms,100ms").unwrap();

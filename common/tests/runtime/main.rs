@@ -5,6 +5,7 @@ mod helpers;
 
 mod batches;
 mod dead_letters;
+mod foreign_topology;
 mod publishing;
 mod reconnect;
 mod retries;

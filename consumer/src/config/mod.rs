@@ -1,4 +1,4 @@
-//! The command line: `run` (the engine), `log` (the tap), `bridge` and `dlq`, each with the
+//! The command line: `run` (the engine), `log` (the tap), `bridge`, `dlq` and `topology`, each with the
 //! shared flags, plus DESIGN.md §5's short forms (`consumer --name … --bind …`, `--bridge-from`).
 
 use std::time::Duration;
@@ -9,9 +9,11 @@ use eda_common::CommonArgs;
 
 mod dlq;
 mod mode;
+mod topology;
 
 pub use dlq::{DlqAction, DlqCommand, ListArgs, ReplayArgs};
 pub use mode::Mode;
+pub use topology::{CheckArgs, TopologyAction, TopologyCommand};
 
 /// Settings of the consumer, from flags or environment variables.
 #[derive(Parser, Debug, Clone)]
@@ -49,6 +51,8 @@ pub enum Command {
     Bridge(BridgeCommand),
     /// Inspect and replay the dead-letter queue `<prefix>.dead`.
     Dlq(DlqCommand),
+    /// Check the broker's topology against what eda needs (a preflight before installing).
+    Topology(TopologyCommand),
 }
 
 #[derive(Args, Debug, Clone)]

@@ -9,4 +9,5 @@ mod dlq;
 mod engine;
 mod examples;
 mod log_tap;
+mod topology_check;
 mod webhook;

@@ -298,13 +298,78 @@ fn the_prometheus_rule_is_off_by_default_and_holds_exactly_the_rule_file() {
     assert_eq!(find(&monitored, "ServiceMonitor", "chart-test")["spec"]["endpoints"][0]["honorLabels"], true);
 }
 
+/// Every optional block the test control plane cannot install (it has neither the Prometheus
+/// Operator's nor the messaging-topology operator's CRDs), for the static checks.
+const OPERATOR_KINDS: [&str; 6] = [
+    "--set",
+    "prometheusRule.enabled=true",
+    "--set",
+    "brokerPolicies.enabled=true",
+    "--set",
+    "brokerPolicies.rabbitmqCluster.name=rabbitmq",
+];
+
+#[test]
+fn the_broker_policies_are_off_by_default_and_are_the_documented_ones_for_the_prefix() {
+    use eda_common::topology::policy::{events_policy, parking_lot_policy, service_queues_policy, Policy};
+    let policies =
+        |docs: &[Value]| -> Vec<Value> { docs.iter().filter(|d| d["kind"] == "Policy").cloned().collect() };
+    assert!(policies(&render("chart-test", "chart-test-ns", &[])).is_empty(), "off by default");
+    let enabled = [
+        "--set",
+        "brokerPolicies.enabled=true",
+        "--set",
+        "brokerPolicies.rabbitmqCluster.name=rabbitmq",
+        "--set",
+        "brokerPolicies.rabbitmqCluster.namespace=rabbitmq-system",
+        "--set",
+        "prefix=team.eda",
+    ];
+    let docs = render("chart-test", "chart-test-ns", &enabled);
+    let found = policies(&docs);
+    let expected: Vec<Policy> = vec![
+        events_policy("team.eda"),
+        parking_lot_policy("team.eda"),
+        service_queues_policy("team.eda", &["dbwriter", "provisioner"]),
+    ];
+    assert_eq!(found.len(), expected.len());
+    for (doc, policy) in found.iter().zip(&expected) {
+        assert_eq!(doc["apiVersion"], "rabbitmq.com/v1beta1");
+        assert_eq!(doc["metadata"]["namespace"], "chart-test-ns");
+        let spec = &doc["spec"];
+        assert_eq!(spec["name"], policy.name.as_str(), "the name `consumer topology check` names");
+        assert_eq!(spec["pattern"], policy.pattern.as_str(), "{}", policy.name);
+        assert_eq!(spec["applyTo"], policy.apply_to);
+        assert_eq!(spec["priority"], policy.priority);
+        assert_eq!(spec["definition"], policy.definition, "{}", policy.name);
+        assert_eq!(spec["vhost"], "/");
+        assert_eq!(
+            spec["rabbitmqClusterReference"],
+            serde_json::json!({"name": "rabbitmq", "namespace": "rabbitmq-system"})
+        );
+    }
+    // RabbitMQ 3.x rejects -1: the parking lot's policy can be left out there.
+    let three = render(
+        "chart-test",
+        "chart-test-ns",
+        &[&enabled[..], &["--set", "brokerPolicies.parkingLot.noDeliveryLimit=false"]].concat(),
+    );
+    let names: Vec<Value> = policies(&three).iter().map(|p| p["spec"]["name"].clone()).collect();
+    assert_eq!(names, ["team.eda-events", "team.eda-service-queues"]);
+    // Without a cluster to go to, helm says which value is missing.
+    let out =
+        helm(&["template", "x", &chart_dir().display().to_string(), "--set", "brokerPolicies.enabled=true"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("brokerPolicies.rabbitmqCluster.name"));
+}
+
 #[test]
 fn every_namespaced_object_names_its_namespace() {
     // `kubectl apply -f` of the rendered chart (GitOps tools do that) must not land objects in
     // whatever namespace the applier's context points at.
     let values = every_template_values().display().to_string();
     let docs =
-        render("chart-test", "chart-test-ns", &["-f", &values, "--set", "prometheusRule.enabled=true"]);
+        render("chart-test", "chart-test-ns", &[&["-f", values.as_str()][..], &OPERATOR_KINDS[..]].concat());
     let cluster_scoped = [
         "ClusterRole",
         "ClusterRoleBinding",
@@ -388,7 +453,7 @@ fn every_rendered_object_validates_strictly_against_the_kubernetes_schemas_of_1_
     let values = every_template_values().display().to_string();
     let chart = chart_dir().display().to_string();
     // Everything the chart can render, the 1.30+ admission policy included.
-    let sets = ["--set", "provisioner.admissionPolicy.enabled=true", "--set", "prometheusRule.enabled=true"];
+    let sets = [&["--set", "provisioner.admissionPolicy.enabled=true"][..], &OPERATOR_KINDS[..]].concat();
     let out = helm(
         &[&["template", "chart-test", &chart, "--namespace", "chart-test-ns", "-f", &values][..], &sets[..]]
             .concat(),
@@ -413,7 +478,8 @@ fn every_rendered_object_validates_strictly_against_the_kubernetes_schemas_of_1_
     let (ok, said) = validate("1.27.0", &bad);
     assert!(!ok && said.contains("'portz' was unexpected"), "{said}");
     // The chart's floor (Chart.yaml kubeVersion) and the newest the validator knows. (The
-    // Prometheus Operator's kinds have no bundled schema: they are checked by the tests above.)
+    // Prometheus Operator's and the messaging-topology operator's kinds have no bundled schema:
+    // they are checked by the tests above.)
     for version in ["1.27.0", "1.37.0"] {
         let (ok, said) = validate(version, &rendered);
         assert!(ok, "against Kubernetes {version}: {said}");
@@ -425,7 +491,11 @@ fn checkov_finds_nothing_on_the_rendered_chart_but_the_accepted_findings() {
     let dir = tempfile::tempdir().unwrap();
     let values = every_template_values().display().to_string();
     let chart = chart_dir().display().to_string();
-    let out = helm(&["template", "chart-test", &chart, "--namespace", "chart-test-ns", "-f", &values]);
+    let args = [
+        &["template", "chart-test", &chart, "--namespace", "chart-test-ns", "-f", &values][..],
+        &OPERATOR_KINDS[..],
+    ];
+    let out = helm(&args.concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rendered = dir.path().join("rendered.yaml");
     std::fs::write(&rendered, &out.stdout).unwrap();

@@ -75,3 +75,27 @@ fn the_reference_names_every_binary_and_the_shared_variables() {
         assert!(text.contains(var), "{var} is documented");
     }
 }
+
+#[test]
+fn the_broker_policies_in_operations_md_are_the_ones_the_services_and_the_preflight_give() {
+    use eda_common::topology::policy::{
+        events_policy, parking_lot_policy, policy_command, retry_policy, service_queues_policy,
+    };
+    let doc = std::fs::read_to_string(operations_md()).expect("docs/operations.md exists");
+    for policy in [
+        events_policy("eda"),
+        parking_lot_policy("eda"),
+        service_queues_policy("eda", &["dbwriter", "provisioner"]),
+        retry_policy("eda", "dbwriter"),
+    ] {
+        let command = policy_command(&policy);
+        assert!(doc.lines().any(|l| l == command), "docs/operations.md gives `{command}`");
+        if policy.name != "eda-retry-dbwriter" {
+            let yaml = format!(
+                "  pattern: '{}'\n  applyTo: {}\n  priority: {}\n",
+                policy.pattern, policy.apply_to, policy.priority
+            );
+            assert!(doc.contains(&yaml), "the operator's Policy for {}:\n{yaml}", policy.name);
+        }
+    }
+}
