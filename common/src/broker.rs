@@ -189,7 +189,7 @@ impl Broker {
 async fn supervise(broker: Broker) {
     let inner = &broker.inner;
     let redacted = redact_url(inner.url.expose_secret());
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
+    let mut backoff = Backoff::reconnecting();
     let mut generation = 0u64;
     let mut ever_connected = false;
     while !inner.closing.is_cancelled() {

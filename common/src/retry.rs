@@ -57,6 +57,18 @@ impl Backoff {
         Backoff { next: initial, initial, max }
     }
 
+    /// Trying a call again in place (a publish, a lookup, a batch during an outage): 100 ms,
+    /// doubling, at most 10 s apart, so a short blip costs little and a long one little load.
+    pub fn retrying() -> Self {
+        Backoff::new(Duration::from_millis(100), Duration::from_secs(10))
+    }
+
+    /// Reconnecting to a server (the broker, an API watch): 100 ms, doubling, at most 30 s
+    /// apart, so a fleet of replicas does not hammer a server that is coming back.
+    pub fn reconnecting() -> Self {
+        Backoff::new(Duration::from_millis(100), Duration::from_secs(30))
+    }
+
     /// The next wait: doubles each time up to the cap, with ±20 % jitter so replicas spread out.
     pub fn next_delay(&mut self) -> Duration {
         let base = self.next;

@@ -31,7 +31,7 @@ pub async fn run(rt: &Runtime, args: &BridgeArgs, shutdown: CancellationToken) -
     if args.from.trim().is_empty() {
         return Err(Error::Usage("--from needs a queue name".into()));
     }
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+    let mut backoff = Backoff::retrying();
     loop {
         let Some((generation, conn)) = rt.broker.connected(&shutdown).await else { return Ok(()) };
         let reason = match session(rt, &conn, &args.from, &shutdown).await {

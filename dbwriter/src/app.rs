@@ -119,7 +119,7 @@ async fn prepare_database(
     writers: u8,
     shutdown: &Shutdown,
 ) -> anyhow::Result<Option<PgPool>> {
-    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    let mut backoff = Backoff::retrying();
     loop {
         match db::prepare(options, writers).await {
             Ok(pool) => return Ok(Some(pool)),

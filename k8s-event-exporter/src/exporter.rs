@@ -3,8 +3,6 @@
 //! only past what is done. A failed publish is retried until it is confirmed or the
 //! exporter stops (shutdown, lost lease): nothing is dropped, and the watch waits.
 
-use std::time::Duration;
-
 use eda_common::publisher::Outgoing;
 use eda_common::retry::Backoff;
 use eda_common::Publisher;
@@ -108,7 +106,7 @@ impl Exporter {
             }
         }
         let count = outgoing.len() as u64;
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        let mut backoff = Backoff::retrying();
         // A failed batch is sent again whole: the events confirmed before the failure arrive
         // twice, with the same message ids (at-least-once, never lost).
         while let Err(error) = self.publisher.send_all(outgoing.clone()).await {
@@ -157,7 +155,7 @@ impl Exporter {
         event: &KubeEvent,
         stop: &CancellationToken,
     ) -> Option<Result<Attribution, Skip>> {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        let mut backoff = Backoff::retrying();
         let tenant = loop {
             match self.namespaces.lookup(&event.namespace).await {
                 Ok(tenant) => break tenant,

@@ -1,8 +1,6 @@
 //! The export pipeline of the leading replica: read the watermark, find the events API,
 //! then watch → bounded channel → publish, with the watermark flushed behind.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use eda_common::retry::Backoff;
 use eda_common::Publisher;
@@ -38,7 +36,7 @@ impl Pipeline<'_> {
         let config = self.config;
         let watermarks =
             Watermarks::new(self.client.clone(), &config.state_namespace(), &config.state_configmap);
-        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        let mut backoff = Backoff::reconnecting();
         let (watermark, api) = loop {
             match self.prepare(&watermarks).await {
                 Ok(ready) => break ready,

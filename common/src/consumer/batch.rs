@@ -207,7 +207,7 @@ async fn handle_until_done<H: BatchHandler>(
     shutdown: &CancellationToken,
     metrics: &crate::metrics::Metrics,
 ) -> Option<Vec<Result<(), HandlerError>>> {
-    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    let mut backoff = Backoff::retrying();
     loop {
         let started = Instant::now();
         let answer = handler.handle_batch(messages).await;

@@ -1,8 +1,6 @@
 //! One consume session: a channel on the current connection with the service's queue declared,
 //! the prefetch applied and a consumer started. A reconnect opens a new session.
 
-use std::time::Duration;
-
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
 use lapin::{Channel, Consumer};
@@ -36,7 +34,7 @@ impl Session {
         shutdown: &CancellationToken,
     ) -> Option<Session> {
         broker.readiness().set("consumer", false);
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        let mut backoff = Backoff::retrying();
         loop {
             let (generation, conn) = broker.connected(shutdown).await?;
             let attempt = async {

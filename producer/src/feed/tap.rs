@@ -2,8 +2,6 @@
 //! with `#` on the producer's own connection, opened again after every reconnect. A tap:
 //! losing it loses nothing (dbwriter keeps the record), so it reads without retries or dead letters.
 
-use std::time::Duration;
-
 use eda_common::consumer::Message;
 use eda_common::retry::Backoff;
 use eda_common::Broker;
@@ -34,7 +32,7 @@ const MAX_QUEUED: i64 = 10_000;
 pub async fn run(broker: Broker, cache: TraceCache, shutdown: CancellationToken) {
     let readiness = broker.readiness().clone();
     readiness.set(READINESS_CHECK, false);
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+    let mut backoff = Backoff::retrying();
     // `connected` answers with a live connection even once `shutdown` is cancelled: check it first.
     while !shutdown.is_cancelled() {
         let Some((generation, conn)) = broker.connected(&shutdown).await else { break };
