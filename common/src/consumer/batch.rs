@@ -35,11 +35,7 @@ pub async fn run_batches<H: BatchHandler>(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let broker = publisher.broker().clone();
-    let settler = Settler {
-        publisher: publisher.clone(),
-        service: spec.queue.service.clone(),
-        emit_failed: spec.emit_failed,
-    };
+    let settler = Settler::for_spec(publisher, &spec);
     let batch = BatchSpec { max_size: batch.max_size.max(1), in_flight: batch.in_flight.max(1), ..batch };
     // Room for the next batch to arrive while the batches in flight are written.
     let room = batch.max_size.saturating_mul(batch.in_flight + 1);

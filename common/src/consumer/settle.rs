@@ -38,6 +38,15 @@ pub(crate) struct Settler {
 }
 
 impl Settler {
+    /// The settler of the service that consumes `spec.queue`.
+    pub fn for_spec(publisher: &Publisher, spec: &super::ConsumerSpec) -> Self {
+        Settler {
+            publisher: publisher.clone(),
+            service: spec.queue.service.clone(),
+            emit_failed: spec.emit_failed,
+        }
+    }
+
     /// The messages to publish (and have confirmed) before the delivery may be acked.
     pub fn outgoing(
         &self,

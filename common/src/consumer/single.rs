@@ -24,11 +24,7 @@ pub async fn run<H: Handler>(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let broker = publisher.broker().clone();
-    let settler = Settler {
-        publisher: publisher.clone(),
-        service: spec.queue.service.clone(),
-        emit_failed: spec.emit_failed,
-    };
+    let settler = Settler::for_spec(publisher, &spec);
     let concurrency = spec.concurrency.max(1);
     let prefetch = broker.prefetch().max(u16::try_from(concurrency).unwrap_or(u16::MAX));
     loop {
