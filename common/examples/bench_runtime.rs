@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eda_common::config::CommonArgs;
-use eda_common::consumer::{self, BatchHandler, BatchSpec, ConsumerSpec, Handler, HandlerError, Message};
+use eda_common::delivery::{self, BatchHandler, BatchSpec, ConsumerSpec, Handler, HandlerError, Message};
 use eda_common::health::{Health, Readiness};
 use eda_common::metrics::Metrics;
 use eda_common::topology::{QueueType, ServiceQueue, Topology};
@@ -235,7 +235,7 @@ async fn runtime_consume(s: &Setup, n: usize, batch: bool) -> f64 {
     let started = Instant::now();
     let task = tokio::spawn(async move {
         if batch {
-            consumer::run_batches(
+            delivery::run_batches(
                 &p,
                 spec,
                 BatchSpec { max_size: 500, max_wait: Duration::from_millis(50), in_flight: 1 },
@@ -244,7 +244,7 @@ async fn runtime_consume(s: &Setup, n: usize, batch: bool) -> f64 {
             )
             .await
         } else {
-            consumer::run(&p, spec, c, st).await
+            delivery::run(&p, spec, c, st).await
         }
     });
     count.done.notified().await;

@@ -7,13 +7,13 @@
 //!
 //! Error policy: each module has a `thiserror` enum whose messages name what failed;
 //! errors that reach the consumer runtime are classified at their source as transient
-//! (retry with backoff) or permanent (dead-letter now) — see [`consumer::HandlerError`].
+//! (retry with backoff) or permanent (dead-letter now) — see [`delivery::HandlerError`].
 //! `anyhow` is for binaries only. Nothing here logs a secret: URLs are redacted first.
 
 pub mod broker;
 pub mod client_name;
 pub mod config;
-pub mod consumer;
+pub mod delivery;
 pub mod envelope;
 pub mod event_type;
 pub mod exposition;

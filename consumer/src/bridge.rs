@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use eda_common::consumer::{dead_letter, Message};
+use eda_common::delivery::{dead_letter, Message};
 use eda_common::retry::Backoff;
 use futures_util::StreamExt;
 use lapin::message::Delivery;

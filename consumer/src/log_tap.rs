@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use chrono::SecondsFormat;
-use eda_common::consumer::{self, ConsumerSpec, Handler, HandlerError, Message};
+use eda_common::delivery::{self, ConsumerSpec, Handler, HandlerError, Message};
 use eda_common::topology::ServiceQueue;
 use eda_common::Envelope;
 use serde_json::json;
@@ -67,7 +67,7 @@ pub async fn run<W: Write + Send + 'static>(
         concurrency: 1,
         emit_failed: false,
     };
-    consumer::run(&rt.publisher, spec, Arc::new(tap), stop.clone())
+    delivery::run(&rt.publisher, spec, Arc::new(tap), stop.clone())
         .await
         .map_err(|e| Error::Usage(format!("consuming {}: {e:#}", args.name)))?;
     if stop.is_cancelled() && !shutdown.is_cancelled() {

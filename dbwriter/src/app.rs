@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use eda_common::consumer::{self, BatchSpec, ConsumerSpec};
+use eda_common::delivery::{self, BatchSpec, ConsumerSpec};
 use eda_common::health::{self, Health, HttpServer, Readiness};
 use eda_common::metrics::Metrics;
 use eda_common::retry::Backoff;
@@ -97,7 +97,7 @@ impl Application {
                 in_flight: usize::from(config.batches_in_flight),
             };
             let consumed =
-                consumer::run_batches(&publisher, spec, batch, Arc::new(store), shutdown.clone()).await;
+                delivery::run_batches(&publisher, spec, batch, Arc::new(store), shutdown.clone()).await;
             pool.close().await;
             consumed
         }

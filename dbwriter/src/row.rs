@@ -2,7 +2,7 @@
 //! FROM UNNEST` takes.
 
 use chrono::{DateTime, Utc};
-use eda_common::consumer::Message;
+use eda_common::delivery::Message;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::PgArguments;
 use sqlx::Arguments;

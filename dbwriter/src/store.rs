@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
-use eda_common::consumer::{BatchHandler, HandlerError, Message};
+use eda_common::delivery::{BatchHandler, HandlerError, Message};
 use eda_common::health::Readiness;
 use sqlx::{Connection, PgConnection, PgPool};
 

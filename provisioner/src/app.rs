@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use eda_common::consumer::{self, ConsumerSpec};
+use eda_common::delivery::{self, ConsumerSpec};
 use eda_common::health::{self, Health, HttpServer, Readiness};
 use eda_common::lease::LeaseSettings;
 use eda_common::metrics::Metrics;
@@ -164,7 +164,7 @@ impl Application {
             emit_failed: true,
         };
         let http = tokio::spawn(self.http.serve(shutdown.clone()));
-        let consumed = consumer::run(&publisher, spec, Arc::new(handler), shutdown.clone()).await;
+        let consumed = delivery::run(&publisher, spec, Arc::new(handler), shutdown.clone()).await;
         // Whatever ended the consumer, stop the reconciler and the HTTP server too, then close.
         shutdown.cancel();
         if let Some(leading) = leading {

@@ -3,7 +3,7 @@
 //! order or the catalog can never work: invalid names, 400/403/404/422, chart not found,
 //! a Flux `InstallFailed`). Messages are written for the person reading the `failed` event.
 
-use eda_common::consumer::HandlerError;
+use eda_common::delivery::HandlerError;
 
 use crate::order::OrderError;
 

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use eda_common::consumer::{Handler, HandlerError, Message};
+use eda_common::delivery::{Handler, HandlerError, Message};
 use eda_common::{Envelope, Publisher};
 
 use crate::catalog::Catalog;

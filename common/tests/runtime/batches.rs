@@ -2,7 +2,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use eda_common::consumer::{self, BatchHandler, BatchSpec, ConsumerSpec, HandlerError, Message};
+use eda_common::delivery::{self, BatchHandler, BatchSpec, ConsumerSpec, HandlerError, Message};
 use tokio::sync::{mpsc, Notify};
 
 use crate::helpers::*;
@@ -73,7 +73,7 @@ async fn a_new_instance_handles_the_rest_once(
     let again = tokio_util::sync::CancellationToken::new();
     let (handler, mut batches, _, _) = gated(false, None);
     let (p, s) = (h.publisher.clone(), again.clone());
-    let run = tokio::spawn(async move { consumer::run_batches(&p, spec, batch, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run_batches(&p, spec, batch, handler, s).await });
     while seen.len() < total {
         let b = tokio::time::timeout(WAIT, batches.recv()).await.expect("the rest delivered").unwrap();
         for id in b {
@@ -96,7 +96,7 @@ async fn sigterm_mid_batch_finishes_and_acks_that_batch_and_loses_nothing() {
     let batch = BatchSpec { max_size: 50, max_wait: Duration::from_millis(200), in_flight: 1 };
     let (handler, mut batches, entered, gate) = gated(true, None);
     let (p, s, sp) = (h.publisher.clone(), h.shutdown.clone(), spec.clone());
-    let run = tokio::spawn(async move { consumer::run_batches(&p, sp, batch, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run_batches(&p, sp, batch, handler, s).await });
     tokio::time::timeout(WAIT, entered.notified()).await.expect("first batch started");
     h.shutdown.cancel(); // SIGTERM arrives while the batch is being written
     gate.notify_one();
@@ -128,10 +128,10 @@ async fn one_bad_message_in_a_batch_is_dead_lettered_and_the_rest_are_acked() {
     let batch = BatchSpec { max_size: 11, max_wait: Duration::from_secs(2), in_flight: 2 };
     let (handler, mut batches, _, _) = gated(false, Some("poison"));
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { consumer::run_batches(&p, spec, batch, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run_batches(&p, spec, batch, handler, s).await });
     let dead = h.t.take(&h.t.name("dead"), 2, WAIT).await;
     let reasons: Vec<_> =
-        dead.iter().map(|d| eda_tests::broker::headers(d)[consumer::DEAD_ERROR].clone()).collect();
+        dead.iter().map(|d| eda_tests::broker::headers(d)[delivery::DEAD_ERROR].clone()).collect();
     assert!(reasons.iter().any(|r| r == "rejected by test"), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.starts_with("malformed envelope")), "{reasons:?}");
     let mut handled = 0;
@@ -177,7 +177,7 @@ async fn a_later_batch_that_finishes_first_is_not_acked_before_the_earlier_one()
     let (tx, mut handled) = mpsc::unbounded_channel();
     let handler = Arc::new(FirstBatchDown { batches: tx });
     let (p, s, sp) = (h.publisher.clone(), h.shutdown.clone(), spec.clone());
-    let run = tokio::spawn(async move { consumer::run_batches(&p, sp, batch, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run_batches(&p, sp, batch, handler, s).await });
     tokio::time::timeout(WAIT, handled.recv()).await.expect("a second batch was handled").unwrap();
     h.shutdown.cancel();
     run.await.unwrap().unwrap();

@@ -1,4 +1,4 @@
-use eda_common::consumer::{self, HandlerError, DEAD_ERROR, DEAD_FAILED_AT, DEAD_QUEUE};
+use eda_common::delivery::{self, HandlerError, DEAD_ERROR, DEAD_FAILED_AT, DEAD_QUEUE};
 use eda_tests::broker::{headers, json};
 
 use crate::helpers::*;
@@ -12,7 +12,7 @@ async fn a_handler_that_always_fails_ends_in_dead_after_max_retries_with_its_hea
     h.declare(&spec).await;
     let failed_tap = h.t.tap("failed-tap", "*.worker.event.*.failed").await;
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { consumer::run(&p, spec, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
     let env = order("cliente04");
     h.publisher.publish(&env).await.unwrap();
 
@@ -51,7 +51,7 @@ async fn a_permanent_failure_goes_straight_to_dead_without_retry() {
     let spec = h.spec("worker", &["*.*.event.*.published"]);
     h.declare(&spec).await;
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { consumer::run(&p, spec, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
     h.publisher.publish(&order("cliente05")).await.unwrap();
     let dead = h.t.take(&h.t.name("dead"), 1, WAIT).await.remove(0);
     assert_eq!(headers(&dead)[DEAD_ERROR], "product `product-z` is not in the catalog");
@@ -70,7 +70,7 @@ async fn malformed_bodies_go_straight_to_dead_with_a_reason_naming_the_field() {
     let spec = h.spec("worker", &["#"]);
     h.declare(&spec).await;
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { consumer::run(&p, spec, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
 
     let rk = "mycompany.producer.event.bad.published";
     let huge = format!(r#"{{"pad":"{}"}}"#, "x".repeat(2 * 1024 * 1024));

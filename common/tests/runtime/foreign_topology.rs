@@ -2,7 +2,7 @@
 //! the runtime uses them, reports each difference once (log, metric, `/readyz`), stays ready
 //! while every delivery path works and not ready, consuming nothing, while one cannot.
 
-use eda_common::consumer::{self, HandlerError};
+use eda_common::delivery::{self, HandlerError};
 use eda_common::health::{router, HttpServer};
 use eda_common::topology::policy::events_policy;
 use eda_common::topology::report::CHECK;
@@ -61,7 +61,7 @@ async fn a_plain_events_exchange_declared_beforehand_is_used_reported_once_and_t
     let (handler, mut seen) = Scripted::new(vec![Err(HandlerError::transient("database unavailable"))]);
     let spec = h.spec("tolerant", &["*.*.event.*.published"]);
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { consumer::run(&p, spec, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
     wait_for_queue(&h, "tolerant").await;
 
     let id = h.publisher.publish(&order("cliente02")).await.expect("published through the foreign exchange");
@@ -121,7 +121,7 @@ async fn a_classic_service_queue_where_quorum_is_configured_is_consumed_and_repo
     let (handler, mut seen) = Scripted::new(vec![]);
     let spec = h.spec("classic", &["*.*.event.*.published"]);
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { consumer::run(&p, spec, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
     wait_for_queue(&h, "classic").await;
     let id = h.publisher.publish(&order("cliente03")).await.unwrap();
     assert_eq!(next_seen(&mut seen, "the delivery").await.message_id, id);
@@ -157,7 +157,7 @@ async fn a_retry_queue_that_cannot_dead_letter_back_keeps_the_service_not_ready_
     let (handler, mut seen) = Scripted::new(vec![]);
     let spec = h.spec("stuck", &["*.*.event.*.published"]);
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { consumer::run(&p, spec, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
     tokio::time::timeout(WAIT, h.health.readiness.wait_for(CHECK, false))
         .await
         .expect("the topology is judged");

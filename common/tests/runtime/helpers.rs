@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eda_common::config::{parse_delays, CommonArgs};
-use eda_common::consumer::{ConsumerSpec, Handler, HandlerError, Message};
+use eda_common::delivery::{ConsumerSpec, Handler, HandlerError, Message};
 use eda_common::health::{Health, Readiness};
 use eda_common::metrics::Metrics;
 use eda_common::topology::ServiceQueue;

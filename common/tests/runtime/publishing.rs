@@ -1,4 +1,4 @@
-use eda_common::consumer;
+use eda_common::delivery;
 use eda_tests::broker::{headers, json};
 
 use crate::helpers::*;
@@ -65,7 +65,7 @@ async fn seed_json_from_a_foreign_publisher_round_trips_through_the_runtime() {
     let (handler, mut seen) = Scripted::new(vec![]);
     let spec = h.spec("reader", &["#"]);
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { consumer::run(&p, spec, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
     let seed = br#"{"client":"cliente02","namespace":"cliente02","environment":"Development","archtype":"SaaS","hardware":"Dedicated","product":"Product-A","MessageAttributes":{"event_type":{"Type":"String","Value":"mycompany.producer.event.cliente02.published"},"published_on":"2023.01.2.23.02.642883101","trace_id":"9a2ae9de-3f82-4f55-966b-47df50ff51ff","retrace_intent":"0"},"Metadata":{"host":"hostname","origing":"Cloud","publisher":"producer"}}"#;
     wait_for_queue(&h, "reader").await;
     h.t.publish_event("mycompany.producer.event.cliente02.published", seed, Default::default()).await;
@@ -89,7 +89,7 @@ async fn a_binary_mode_cloudevent_is_read_into_an_envelope() {
     let (handler, mut seen) = Scripted::new(vec![]);
     let spec = h.spec("reader", &["#"]);
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { consumer::run(&p, spec, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
     wait_for_queue(&h, "reader").await;
     let mut table = lapin::types::FieldTable::default();
     let put = |t: &mut lapin::types::FieldTable, k: &str, v: &str| {

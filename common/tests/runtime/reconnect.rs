@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use eda_common::consumer;
+use eda_common::delivery;
 
 use crate::helpers::*;
 
@@ -11,7 +11,7 @@ async fn connections_closed_by_the_broker_mid_stream_lose_no_message() {
     let spec = h.spec("survivor", &["#"]);
     h.declare(&spec).await;
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { consumer::run(&p, spec, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
 
     let total = 300;
     let first: Vec<_> = (0..total / 2).map(|i| h.publisher.event(&order(&format!("c{i}")))).collect();

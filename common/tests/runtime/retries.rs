@@ -1,4 +1,4 @@
-use eda_common::consumer::{self, HandlerError};
+use eda_common::delivery::{self, HandlerError};
 
 use crate::helpers::*;
 use crate::publishing::wait_for_queue;
@@ -12,7 +12,7 @@ async fn a_handler_that_fails_twice_is_retried_with_retrace_intent_one_then_two_
     ]);
     let spec = h.spec("worker", &["*.*.event.*.published"]);
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { consumer::run(&p, spec, handler, s).await });
+    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
     wait_for_queue(&h, "worker").await;
     let env = order("cliente02");
     let id = h.publisher.publish(&env).await.unwrap();
@@ -48,12 +48,12 @@ async fn a_retry_goes_back_only_to_the_queue_that_failed() {
     let (steady, mut steady_seen) = Scripted::new(vec![]);
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
     let spec = h.spec("flaky", &["#"]);
-    let a = tokio::spawn(async move { consumer::run(&p, spec, flaky, s).await });
+    let a = tokio::spawn(async move { delivery::run(&p, spec, flaky, s).await });
     wait_for_queue(&h, "flaky").await;
     let (p, s) = (h.publisher.clone(), h.shutdown.clone());
     let mut spec = h.spec("steady", &["#"]);
     spec.emit_failed = false;
-    let b = tokio::spawn(async move { consumer::run(&p, spec, steady, s).await });
+    let b = tokio::spawn(async move { delivery::run(&p, spec, steady, s).await });
     h.declare(&h.spec("steady", &["#"])).await;
     h.publisher.publish(&order("cliente03")).await.unwrap();
 

@@ -1,6 +1,6 @@
 //! What a dead letter says about itself: where and why it failed, when, and which event it is.
 
-use eda_common::consumer::{headers_of, DEAD_ERROR, DEAD_FAILED_AT, DEAD_QUEUE};
+use eda_common::delivery::{headers_of, DEAD_ERROR, DEAD_FAILED_AT, DEAD_QUEUE};
 use eda_common::Envelope;
 use lapin::message::Delivery;
 use serde::Serialize;

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::io::Write;
 
-use eda_common::consumer::{DEAD_ERROR, DEAD_FAILED_AT, DEAD_QUEUE};
+use eda_common::delivery::{DEAD_ERROR, DEAD_FAILED_AT, DEAD_QUEUE};
 use eda_common::publisher::Outgoing;
 use lapin::message::Delivery;
 use lapin::options::BasicAckOptions;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use eda_common::consumer::{HandlerError, Message};
+use eda_common::delivery::{HandlerError, Message};
 use eda_common::envelope::MAX_BODY_BYTES;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};

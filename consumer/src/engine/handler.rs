@@ -1,6 +1,6 @@
 //! The engine's `Handler`: optional per-client ordering, the business code, the follow-up.
 
-use eda_common::consumer::{Handler, HandlerError, Message};
+use eda_common::delivery::{Handler, HandlerError, Message};
 use eda_common::health::Health;
 use eda_common::keyed_lock::KeyedLock;
 use eda_common::Envelope;

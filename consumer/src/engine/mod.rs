@@ -8,7 +8,7 @@ mod webhook;
 
 use std::sync::Arc;
 
-use eda_common::consumer::{self, ConsumerSpec};
+use eda_common::delivery::{self, ConsumerSpec};
 use eda_common::topology::ServiceQueue;
 use eda_common::EventType;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +32,7 @@ pub async fn run(rt: &Runtime, args: RunArgs, shutdown: CancellationToken) -> Re
         concurrency: args.concurrency.max(1),
         emit_failed: true,
     };
-    consumer::run(&rt.publisher, spec, Arc::new(engine), shutdown)
+    delivery::run(&rt.publisher, spec, Arc::new(engine), shutdown)
         .await
         .map_err(|e| Error::Usage(format!("consuming {}: {e:#}", args.name)))
 }

@@ -1,6 +1,6 @@
 //! What business code answered, turned into a follow-up event or a classified failure.
 
-use eda_common::consumer::{HandlerError, Message};
+use eda_common::delivery::{HandlerError, Message};
 use eda_common::{Envelope, EventType};
 use serde_json::{Map, Value};
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use eda_common::config::redact_url;
-use eda_common::consumer::{HandlerError, Message};
+use eda_common::delivery::{HandlerError, Message};
 use eda_common::envelope::{cloudevent_headers, traceparent, MAX_BODY_BYTES};
 use reqwest::StatusCode;
 use serde_json::{Map, Value};

@@ -2,7 +2,7 @@
 //! event types; malformed ones are parked in `dead` naming the legacy queue.
 
 use consumer::config::BridgeArgs;
-use eda_common::consumer::{DEAD_ERROR, DEAD_QUEUE};
+use eda_common::delivery::{DEAD_ERROR, DEAD_QUEUE};
 use eda_common::envelope::message_id_for_body;
 use eda_tests::broker::{headers, json};
 use lapin::BasicProperties;

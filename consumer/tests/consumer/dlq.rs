@@ -2,7 +2,7 @@
 
 use consumer::config::{ListArgs, ReplayArgs};
 use consumer::dlq::{list, replay};
-use eda_common::consumer::{DEAD_ERROR, DEAD_FAILED_AT, DEAD_QUEUE};
+use eda_common::delivery::{DEAD_ERROR, DEAD_FAILED_AT, DEAD_QUEUE};
 use eda_common::publisher::{envelope_properties, long, with_header};
 use eda_common::topology::Topology;
 use eda_tests::broker::{headers, json};

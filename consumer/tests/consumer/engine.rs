@@ -1,7 +1,7 @@
 //! `consumer run --exec`: follow-ups, retries on exit 75, dead letters with stderr, timeouts.
 
 use consumer::config::RunArgs;
-use eda_common::consumer::DEAD_ERROR;
+use eda_common::delivery::DEAD_ERROR;
 use eda_tests::broker::{headers, json};
 
 use crate::helpers::*;

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
-use eda_common::consumer::DEAD_ERROR;
+use eda_common::delivery::DEAD_ERROR;
 use eda_tests::broker::{headers, json};
 use tokio::sync::mpsc;
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use dbwriter::row::{insert, EventRow};
 use dbwriter::Application;
-use eda_common::consumer::Message;
+use eda_common::delivery::Message;
 use eda_common::metrics::Metrics;
 use futures_util::StreamExt;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions};

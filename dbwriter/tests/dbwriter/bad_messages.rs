@@ -1,6 +1,6 @@
 //! One bad message never fails its batch.
 
-use eda_common::consumer::{DEAD_ERROR, DEAD_QUEUE};
+use eda_common::delivery::{DEAD_ERROR, DEAD_QUEUE};
 use eda_tests::broker::{headers, TestBroker};
 use eda_tests::db::TestDb;
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::Utc;
 use dbwriter::{deployments, row, EventRow};
-use eda_common::consumer::Message;
+use eda_common::delivery::Message;
 use eda_tests::db::TestDb;
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, PgPool};

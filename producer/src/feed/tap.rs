@@ -2,7 +2,7 @@
 //! with `#` on the producer's own connection, opened again after every reconnect. A tap:
 //! losing it loses nothing (dbwriter keeps the record), so it reads without retries or dead letters.
 
-use eda_common::consumer::Message;
+use eda_common::delivery::Message;
 use eda_common::retry::Backoff;
 use eda_common::Broker;
 use futures_util::StreamExt;

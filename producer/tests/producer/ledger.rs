@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use dbwriter::{deployments, row, EventRow};
-use eda_common::consumer::Message;
+use eda_common::delivery::Message;
 use eda_common::{Envelope, EventType};
 use eda_tests::db::{server_url, TestDb};
 use sqlx::{Connection, PgPool};

@@ -12,7 +12,7 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use eda_common::consumer::Message;
+use eda_common::delivery::Message;
 use eda_common::PublishedOnForm;
 
 /// An order's place in its tenant's history.

@@ -98,7 +98,7 @@ async fn a_cancellation_while_the_release_installs_is_noticed_at_the_next_step()
 
 #[tokio::test]
 async fn a_purchase_replayed_from_the_dead_letter_queue_after_a_cancellation_installs_nothing() {
-    use eda_common::consumer::{DEAD_ERROR, DEAD_QUEUE};
+    use eda_common::delivery::{DEAD_ERROR, DEAD_QUEUE};
     use eda_common::publisher::{envelope_properties, long, with_header};
 
     let h = Harness::start(Setup::default()).await;

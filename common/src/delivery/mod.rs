@@ -1,4 +1,5 @@
-//! The consumer runtime: prefetch, manual acks after the effect is durable, delayed retries to
+//! The delivery runtime (`eda_common::delivery`; not to be confused with the `consumer`
+//! service): prefetch, manual acks after the effect is durable, delayed retries to
 //! the failing queue only, dead-lettering with the reason, batches, reconnects, graceful stop.
 //!
 //! A handler classifies its own failures ([`HandlerError`]); the runtime acts on that class:
