@@ -37,17 +37,7 @@ pub async fn declare(conn: &Connection, plan: &Plan) -> lapin::Result<Vec<Differ
             }
         }
     }
-    for binding in &plan.bindings {
-        channel
-            .queue_bind(
-                binding.queue.as_str().into(),
-                binding.exchange.as_str().into(),
-                binding.key.as_str().into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
-    }
+    bind_all(&channel, plan).await?;
     let _ = channel.close(200, "topology declared".into()).await;
     Ok(differences)
 }
@@ -75,6 +65,11 @@ pub(crate) async fn declare_strict(channel: &Channel, plan: &Plan) -> lapin::Res
     for object in &plan.objects {
         declare_active(channel, object).await?;
     }
+    bind_all(channel, plan).await
+}
+
+/// The plan's bindings (binding again what is bound changes nothing).
+async fn bind_all(channel: &Channel, plan: &Plan) -> lapin::Result<()> {
     for binding in &plan.bindings {
         channel
             .queue_bind(
