@@ -5,6 +5,7 @@
 //! Everything here is for tests only; none of it ships in a service.
 
 pub mod broker;
+pub mod captured;
 #[cfg(feature = "kube")]
 pub mod control_plane;
 pub mod db;

@@ -103,39 +103,19 @@ pub fn init_for_tests() {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use eda_tests::captured::Captured;
 
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Buffer {
-        type Writer = Buffer;
-        fn make_writer(&'a self) -> Buffer {
-            self.clone()
-        }
-    }
-
     #[test]
     fn a_line_logged_while_handling_a_message_carries_its_trace_id_at_the_top_level() {
-        let buffer = Buffer::default();
+        let buffer = Captured::default();
         tracing::subscriber::with_default(json_subscriber(buffer.clone()), || {
             let span = tracing::info_span!("message", trace_id = "9a2ae9de-3f82-4f55-966b-47df50ff51ff");
             let _entered = span.enter();
             tracing::info!(attempt = 2, "namespace applied");
         });
-        let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let out = buffer.text();
         let line: serde_json::Value = serde_json::from_str(out.lines().next().expect("one line")).unwrap();
         assert_eq!(line["trace_id"], "9a2ae9de-3f82-4f55-966b-47df50ff51ff");
         assert_eq!(line["message"], "namespace applied");

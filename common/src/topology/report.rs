@@ -103,32 +103,14 @@ impl TopologyReport {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
+
+    use eda_tests::captured::Captured;
 
     use super::*;
     use crate::health::Readiness;
     use crate::metrics::Metrics;
     use crate::topology::{Found, Role};
-
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
-        type Writer = Lines;
-        fn make_writer(&'a self) -> Lines {
-            self.clone()
-        }
-    }
 
     fn no_alternate_exchange() -> Difference {
         Difference {
@@ -161,12 +143,12 @@ mod tests {
     ) {
         let health = Health { readiness: Readiness::new(), metrics: Arc::new(Metrics::new("billing")) };
         let report = TopologyReport::new("eda", &health);
-        let lines = Lines::default();
+        let lines = Captured::default();
         tracing::subscriber::with_default(crate::telemetry::json_subscriber(lines.clone()), || {
             report.record("shared", vec![no_alternate_exchange()]);
             report.record("shared", vec![no_alternate_exchange()]);
         });
-        let out = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let out = lines.text();
         assert_eq!(out.lines().count(), 1, "logged once: {out}");
         let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
         assert_eq!(line["level"], "WARN");

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
+use eda_tests::captured::Captured;
 use eda_tests::own_postgres::OwnPostgres;
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection, Row};
@@ -63,37 +64,17 @@ async fn database_exists(pg: &OwnPostgres, db: &str) -> bool {
 
 /// Every log line of this test process, as the services write them (JSON); nextest runs each
 /// test in a process of its own, so this test's subscriber is the global one.
-#[derive(Clone, Default)]
-struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn capture() -> Logs {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = eda_common::telemetry::json_subscriber(move || writer.clone());
-        tracing::subscriber::set_global_default(subscriber)
-            .expect("this test's process logs through its own subscriber");
-        logs
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
+fn capture_logs() -> Captured {
+    let logs = Captured::default();
+    let subscriber = eda_common::telemetry::json_subscriber(logs.clone());
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("this test's process logs through its own subscriber");
+    logs
 }
 
 #[tokio::test]
 async fn a_database_product_gets_a_role_a_database_and_a_secret_its_release_uses() {
-    let logs = Logs::capture();
+    let logs = capture_logs();
     let pg = OwnPostgres::start();
     let h = Harness::start(with_database(&pg, Helm::Real)).await;
     let client = h.client("d01");

@@ -3,7 +3,6 @@
 //! dbwriter, the provisioner (plan mode) and a consumer tap start on it anyway, handle one
 //! purchase, stay ready and each list the difference under `degraded`.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eda_common::health::Readiness;
@@ -22,20 +21,6 @@ async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(WITHIN, f)
         .await
         .unwrap_or_else(|_| panic!("{what} did not happen within {WITHIN:?}"))
-}
-
-/// What the tap prints, kept for the test to read.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 fn assert_degraded_by_the_foreign_exchange(service: &str, readiness: &Readiness, events: &str) {
@@ -85,7 +70,7 @@ async fn every_service_starts_and_handles_a_purchase_on_an_events_exchange_anoth
     args.amqp_url = Some(eda_tests::broker::amqp_url().into());
     t.track_service("audit", args.retry_delays.0.len());
     let rt = consumer::Runtime::start(&args, "audit");
-    let printed = Lines::default();
+    let printed = eda_tests::captured::Captured::default();
     let log = consumer::config::LogArgs { bindings: vec!["#".into()], name: "audit".into() };
     let (tap_rt, out, tap_stop) = (rt.clone(), printed.clone(), stop.clone());
     let consumer_tap = tokio::spawn(async move { consumer::log_tap::run(&tap_rt, log, out, tap_stop).await });
@@ -143,7 +128,7 @@ async fn every_service_starts_and_handles_a_purchase_on_an_events_exchange_anoth
     .await;
     // The consumer tap printed the purchase.
     within("the tap's line", async {
-        while !String::from_utf8_lossy(&printed.0.lock().unwrap()).contains(&trace_id) {
+        while !printed.text().contains(&trace_id) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
