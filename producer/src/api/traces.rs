@@ -9,13 +9,13 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
+use futures_util::future::ready;
 use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::{json, Value};
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::feed::TimelineEntry;
+use crate::feed::{live, TimelineEntry};
 use crate::state::AppState;
 
 /// `{"trace_id", "events": [...]}`, oldest first: the ledger's and the cache's (see
@@ -39,30 +39,10 @@ pub async fn events(
     // Subscribe before reading the cache, so nothing falls between the two; the overlap is deduped.
     let live = state.cache.subscribe();
     let past = state.timeline(trace_id).await;
-    let seen: HashSet<String> = past.iter().map(|e| e.message_id.clone()).collect();
-    let stopping = state.stopping.clone();
-    let following = stream::unfold((live, seen), move |(mut live, mut seen)| {
-        let stopping = stopping.clone();
-        async move {
-            loop {
-                let received = tokio::select! {
-                    () = stopping.cancelled() => return None,
-                    received = live.recv() => received,
-                };
-                match received {
-                    Ok(entry) if entry.trace_id == trace_id && seen.insert(entry.message_id.clone()) => {
-                        return Some((Ok(sse_event(&entry)), (live, seen)));
-                    }
-                    Ok(_) => {}
-                    // A stream that fell behind skips what it missed; the timeline endpoint still has it.
-                    Err(RecvError::Lagged(missed)) => {
-                        tracing::debug!(trace_id = %trace_id, missed, "live status stream fell behind");
-                    }
-                    Err(RecvError::Closed) => return None,
-                }
-            }
-        }
-    });
+    let mut seen: HashSet<String> = past.iter().map(|e| e.message_id.clone()).collect();
+    let following = live::entries(live, state.stopping.clone(), "trace status")
+        .filter(move |entry| ready(entry.trace_id == trace_id && seen.insert(entry.message_id.clone())))
+        .map(|entry| Ok(sse_event(&entry)));
     let stream = stream::iter(past.into_iter().map(|e| Ok(sse_event(&e)))).chain(following);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod change;
 pub mod entry;
+pub mod live;
 pub mod tap;
 
 pub use cache::TraceCache;

@@ -8,12 +8,12 @@ use std::convert::Infallible;
 use axum::extract::{RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
-use futures_util::stream::{self, Stream};
-use tokio::sync::broadcast::error::RecvError;
+use futures_util::future::ready;
+use futures_util::stream::{Stream, StreamExt};
 
 use super::page::{escape, wide_layout};
 use crate::api::tenants::page;
-use crate::feed::TenantChange;
+use crate::feed::{live, TenantChange};
 use crate::ledger::tenants::STATUSES;
 use crate::ledger::{Tenant, TenantPage, TenantQuery};
 use crate::state::AppState;
@@ -34,34 +34,16 @@ pub async fn show(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Res
     }
 }
 
-/// Every tenant change seen from now on, until the producer stops.
+/// Every tenant change seen from now on, until the producer stops; a page that falls behind
+/// misses some changes, which a reload reads from the ledger.
 pub async fn live(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let stopping = state.stopping.clone();
-    let changes = stream::unfold(state.cache.subscribe(), move |mut live| {
-        let stopping = stopping.clone();
-        async move {
-            loop {
-                let received = tokio::select! {
-                    () = stopping.cancelled() => return None,
-                    received = live.recv() => received,
-                };
-                match received {
-                    Ok(entry) => {
-                        if let Some(change) = TenantChange::from_entry(&entry) {
-                            let data = serde_json::to_string(&change).expect("a tenant change serializes");
-                            return Some((
-                                Ok(Event::default().id(entry.message_id.as_str()).data(data)),
-                                live,
-                            ));
-                        }
-                    }
-                    // A page that fell behind misses some changes; a reload reads the ledger.
-                    Err(RecvError::Lagged(missed)) => tracing::debug!(missed, "tenants stream fell behind"),
-                    Err(RecvError::Closed) => return None,
-                }
-            }
-        }
-    });
+    let changes =
+        live::entries(state.cache.subscribe(), state.stopping.clone(), "tenants").filter_map(|entry| {
+            ready(TenantChange::from_entry(&entry).map(|change| {
+                let data = serde_json::to_string(&change).expect("a tenant change serializes");
+                Ok(Event::default().id(entry.message_id.as_str()).data(data))
+            }))
+        });
     Sse::new(changes).keep_alive(KeepAlive::default())
 }
 
