@@ -10,7 +10,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eda_common::publisher::envelope_properties;
 use eda_common::{Envelope, EventType};
@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 mod raw_http;
 
-use raw_http::RawConnection;
+use raw_http::{load, Figures};
 
 const WARMUP: Duration = Duration::from_secs(2);
 
@@ -127,69 +127,21 @@ async fn bare_publish(url: &str, prefix: &str, in_flight: usize, window: Duratio
     Ok(counts.iter().sum::<u64>() as f64 / window.as_secs_f64())
 }
 
-struct HttpFigures {
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-    failures: u64,
-}
-
-/// `connections` clients, one keep-alive HTTP/1.1 connection each, posting orders back to back.
-/// A raw client (a prepared request, a minimal response reader) like wrk, so the load
-/// generator takes as little as possible of the two cores the producer and the broker share.
-async fn http_orders(port: u16, connections: usize, window: Duration) -> HttpFigures {
-    let stop = Arc::new(AtomicBool::new(false));
-    let measuring = Arc::new(AtomicBool::new(false));
-    let clients = (0..connections).map(|i| {
-        let (stop, measuring) = (stop.clone(), measuring.clone());
-        async move {
+/// `connections` clients posting orders back to back, each for a client of its own.
+async fn http_orders(port: u16, connections: usize, window: Duration) -> Figures {
+    let requests = (0..connections)
+        .map(|i| {
             let body = serde_json::json!({"client": format!("bench{i}"), "environment": "development",
                 "archtype": "saas", "hardware": "dedicated", "product": "product-a"})
             .to_string();
-            let request = format!(
+            format!(
                 "POST /api/v1/orders HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
                  Content-Length: {}\r\n\r\n{body}",
                 body.len()
-            );
-            let mut conn = RawConnection::open(port).await;
-            let (mut latencies, mut failures) = (Vec::new(), 0u64);
-            while !stop.load(Ordering::Relaxed) {
-                let started = Instant::now();
-                let ok = conn.exchange(request.as_bytes()).await == 202;
-                if measuring.load(Ordering::Relaxed) {
-                    if ok {
-                        latencies.push(started.elapsed());
-                    } else {
-                        failures += 1;
-                    }
-                }
-            }
-            (latencies, failures)
-        }
-    });
-    let timer = async {
-        tokio::time::sleep(WARMUP).await;
-        measuring.store(true, Ordering::Relaxed);
-        tokio::time::sleep(window).await;
-        measuring.store(false, Ordering::Relaxed);
-        stop.store(true, Ordering::Relaxed);
-    };
-    let (results, ()) = tokio::join!(join_all(clients), timer);
-    let mut all: Vec<Duration> = results.iter().flat_map(|(l, _)| l.iter().copied()).collect();
-    all.sort_unstable();
-    let at = |q: f64| {
-        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    HttpFigures {
-        rate: all.len() as f64 / window.as_secs_f64(),
-        p50_ms: at(0.50).as_secs_f64() * 1e3,
-        p99_ms: at(0.99).as_secs_f64() * 1e3,
-        max_ms: all.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-        failures: results.iter().map(|(_, f)| f).sum(),
-    }
+            )
+        })
+        .collect();
+    load(port, requests, 202, WARMUP, window).await
 }
 
 /// Deletes the benchmark's exchanges and queues (the unrouted queue holds nothing: the feed takes all).

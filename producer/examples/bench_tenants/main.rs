@@ -8,12 +8,9 @@
 //! `cargo run --release -p producer --example bench_tenants -- [seconds] > /dev/null`
 //! (figures on stderr; the producer's JSON logs go to stdout).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eda_tests::db::{server_url, TestDb};
-use futures_util::future::join_all;
 use producer::ledger::tenants::page_sql;
 use producer::ledger::TenantQuery;
 use producer::{Application, Config};
@@ -23,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 #[path = "../bench_orders/raw_http.rs"]
 mod raw_http;
 
-use raw_http::RawConnection;
+use raw_http::{load, Figures};
 
 const CONNECTIONS: usize = 16;
 const WARMUP: Duration = Duration::from_secs(1);
@@ -115,7 +112,7 @@ async fn measure(url: &url::Url, seconds: u64, deep: &str) -> anyhow::Result<()>
         "/tenants".to_owned(),
         format!("/tenants?status=failed&{deep}"),
     ] {
-        let f = load(port, &path, window).await;
+        let f = get(port, &path, window).await;
         eprintln!(
             "GET {path:<58} {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms  {} non-200",
             f.rate, f.p50_ms, f.p99_ms, f.max_ms, f.failures
@@ -126,59 +123,10 @@ async fn measure(url: &url::Url, seconds: u64, deep: &str) -> anyhow::Result<()>
     Ok(())
 }
 
-struct Figures {
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-    failures: u64,
-}
-
 /// `GET path` on [`CONNECTIONS`] connections for `window` after a warm-up.
-async fn load(port: u16, path: &str, window: Duration) -> Figures {
-    let stop = Arc::new(AtomicBool::new(false));
-    let measuring = Arc::new(AtomicBool::new(false));
+async fn get(port: u16, path: &str, window: Duration) -> Figures {
     let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
-    let clients = (0..CONNECTIONS).map(|_| {
-        let (stop, measuring, request) = (stop.clone(), measuring.clone(), request.clone());
-        async move {
-            let mut conn = RawConnection::open(port).await;
-            let (mut latencies, mut failures) = (Vec::new(), 0u64);
-            while !stop.load(Ordering::Relaxed) {
-                let started = Instant::now();
-                let ok = conn.exchange(request.as_bytes()).await == 200;
-                if measuring.load(Ordering::Relaxed) {
-                    if ok {
-                        latencies.push(started.elapsed());
-                    } else {
-                        failures += 1;
-                    }
-                }
-            }
-            (latencies, failures)
-        }
-    });
-    let timer = async {
-        tokio::time::sleep(WARMUP).await;
-        measuring.store(true, Ordering::Relaxed);
-        tokio::time::sleep(window).await;
-        measuring.store(false, Ordering::Relaxed);
-        stop.store(true, Ordering::Relaxed);
-    };
-    let (results, ()) = tokio::join!(join_all(clients), timer);
-    let mut all: Vec<Duration> = results.iter().flat_map(|(l, _)| l.iter().copied()).collect();
-    all.sort_unstable();
-    let at = |q: f64| {
-        let i = ((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1));
-        all.get(i).copied().unwrap_or_default().as_secs_f64() * 1000.0
-    };
-    Figures {
-        rate: all.len() as f64 / window.as_secs_f64(),
-        p50_ms: at(0.50),
-        p99_ms: at(0.99),
-        max_ms: all.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
-        failures: results.iter().map(|(_, f)| f).sum(),
-    }
+    load(port, vec![request; CONNECTIONS], 200, WARMUP, window).await
 }
 
 /// The plans of the first page and of a status page behind a cursor, as the producer sends them.
