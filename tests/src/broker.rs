@@ -7,11 +7,11 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions,
-    QueueDeclareOptions, QueueDeleteOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
+    ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 
 /// `AMQP_URL`, or the local broker.
 pub fn amqp_url() -> String {
@@ -71,6 +71,21 @@ impl TestBroker {
     /// Publishes to `<prefix>.events` under `routing_key`.
     pub async fn publish_event(&self, routing_key: &str, body: &[u8], props: BasicProperties) {
         self.publish(&self.name("events"), routing_key, body, props).await;
+    }
+
+    /// Declares `<prefix>.events` as another team's publisher would, the tutorial way: a
+    /// durable topic exchange with no arguments (no alternate exchange).
+    pub async fn declare_plain_events_exchange(&self) {
+        let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
+        self.channel()
+            .exchange_declare(
+                self.name("events").as_str().into(),
+                ExchangeKind::Topic,
+                durable,
+                FieldTable::default(),
+            )
+            .await
+            .expect("the other team's plain events exchange");
     }
 
     /// Declares a plain durable classic queue bound to `<prefix>.events` with `pattern` (a tap).

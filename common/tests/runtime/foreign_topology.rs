@@ -7,9 +7,8 @@ use eda_common::health::{router, HttpServer};
 use eda_common::topology::policy::events_policy;
 use eda_common::topology::report::CHECK;
 use eda_tests::broker::{clear_policy, set_policy, TestBroker};
-use lapin::options::{ExchangeDeclareOptions, QueueDeclareOptions};
+use lapin::options::QueueDeclareOptions;
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::ExchangeKind;
 
 use crate::helpers::*;
 use crate::publishing::wait_for_queue;
@@ -47,16 +46,7 @@ async fn a_plain_events_exchange_declared_beforehand_is_used_reported_once_and_t
 ) {
     let t = TestBroker::new().await;
     // Another team's publisher, the tutorial way: a durable topic exchange, no arguments.
-    let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
-    t.channel()
-        .exchange_declare(
-            t.name("events").as_str().into(),
-            ExchangeKind::Topic,
-            durable,
-            FieldTable::default(),
-        )
-        .await
-        .expect("the other team's exchange");
+    t.declare_plain_events_exchange().await;
     let h = Harness::on(t, "tolerant").await;
     let (handler, mut seen) = Scripted::new(vec![Err(HandlerError::transient("database unavailable"))]);
     let spec = h.spec("tolerant", &["*.*.event.*.published"]);

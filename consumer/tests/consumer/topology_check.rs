@@ -4,9 +4,8 @@
 use eda_common::topology::policy::{events_policy, service_queues_policy};
 use eda_common::topology::{QueueType, ServiceQueue, Topology};
 use eda_tests::broker::{clear_policy, management_url, set_policy, TestBroker};
-use lapin::options::{ExchangeDeclareOptions, QueueDeclareOptions};
+use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
-use lapin::ExchangeKind;
 
 use crate::helpers::*;
 
@@ -124,16 +123,7 @@ async fn on_a_clean_prefix_the_check_exits_0_and_flags_only_rabbitmq_4s_delivery
 async fn an_events_exchange_without_alternate_exchange_fails_the_check_until_the_documented_policy_is_applied(
 ) {
     let t = TestBroker::new().await;
-    let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
-    t.channel()
-        .exchange_declare(
-            t.name("events").as_str().into(),
-            ExchangeKind::Topic,
-            durable,
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
+    t.declare_plain_events_exchange().await;
     let policy = events_policy(&t.prefix);
     for management in [true, false] {
         let c = check(&t, management, &[]).await;

@@ -8,9 +8,6 @@ use std::time::Duration;
 use eda_common::health::Readiness;
 use eda_tests::broker::TestBroker;
 use eda_tests::db::TestDb;
-use lapin::options::ExchangeDeclareOptions;
-use lapin::types::FieldTable;
-use lapin::ExchangeKind;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -37,11 +34,7 @@ async fn every_service_starts_and_handles_a_purchase_on_an_events_exchange_anoth
     eda_common::telemetry::init_for_tests();
     let t = TestBroker::new().await;
     let events = t.name("events");
-    let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
-    t.channel()
-        .exchange_declare(events.as_str().into(), ExchangeKind::Topic, durable, FieldTable::default())
-        .await
-        .expect("the other team's exchange");
+    t.declare_plain_events_exchange().await;
     let tap = t.tap("tap", "#").await;
     let db = TestDb::create().await;
     let stop = CancellationToken::new();
