@@ -146,6 +146,20 @@ impl Browser {
         self.call(reqwest::Method::GET, "/url", Value::Null).await.as_str().unwrap().to_owned()
     }
 
+    /// The URL once `arrived` holds for it: a click that submits a form or follows a link may
+    /// return before the new page is the current one. Panics after `WAIT` with the last URL.
+    pub async fn wait_for_url(&self, arrived: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let url = self.current_url().await;
+            if arrived(&url) {
+                return url;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the browser stayed on {url} for {WAIT:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Resolves when the element's text equals `text`: a MutationObserver in the page, no polling.
     pub async fn wait_for_text(&self, element_id: &str, text: &str) -> String {
         self.call(reqwest::Method::POST, "/timeouts", json!({"script": WAIT.as_millis() as u64})).await;

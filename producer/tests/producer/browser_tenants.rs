@@ -33,7 +33,7 @@ async fn the_tenants_page_lists_filters_opens_timelines_and_follows_a_change_liv
     let browser = Browser::start().await;
     browser.goto(&app.url("/").replace("http://", "http://ops:tenants%20pass@")).await;
     browser.click("#nav-tenants").await;
-    assert!(browser.current_url().await.ends_with("/tenants"), "the portal links to the tenants page");
+    browser.wait_for_url(|u| u.ends_with("/tenants")).await; // the portal links to the tenants page
     assert_eq!(rows(&browser).await, 3, "every tenant of the ledger");
     let a1 = "#tenants tr[data-key='tenant-a1/product-a']";
     assert_eq!(browser.text(&format!("{a1} .badge")).await, "provisioning");
@@ -50,18 +50,18 @@ async fn the_tenants_page_lists_filters_opens_timelines_and_follows_a_change_liv
     // Filters: a status, then a client prefix (the form sends "any status" as an empty value).
     browser.click("#status-filter option[value='failed']").await;
     browser.click("#filter").await;
-    assert!(browser.current_url().await.contains("status=failed"));
+    browser.wait_for_url(|u| u.contains("status=failed")).await;
     assert_eq!(rows(&browser).await, 1);
     assert_eq!(browser.text("#tenants tbody tr td[data-label='Client']").await, "tenant-b1");
     browser.click("#status-filter option[value='']").await;
     browser.type_into("#client-filter", "tenant-a").await;
     browser.click("#filter").await;
-    assert!(browser.current_url().await.contains("client=tenant-a"));
+    browser.wait_for_url(|u| u.contains("client=tenant-a")).await;
     assert_eq!(rows(&browser).await, 2);
 
     // A row's link opens its trace's timeline, which this producer never saw: from the ledger.
     browser.click("#tenants tr[data-key='tenant-a2/product-b'] a.trace").await;
-    assert!(browser.current_url().await.ends_with(&format!("/orders/{provisioned}")));
+    browser.wait_for_url(|u| u.ends_with(&format!("/orders/{provisioned}"))).await;
     assert_eq!(browser.find_all("#events li").await, 3, "published, provisioning, provisioned");
     assert_eq!(browser.text("#status").await, "provisioned");
 

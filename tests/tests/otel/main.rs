@@ -176,9 +176,17 @@ async fn one_purchase_is_one_trace_of_nested_spans_from_the_request_to_helm() {
 
     let spans = receiver
         .wait_until("the purchase's spans, up to the dbwriter recording an exported event", WITHIN, |spans| {
+            // Every span asserted below: a span is exported when it ends, so the pass's own
+            // comes after the events it published were recorded.
+            let named = |service: &str, name: &str| {
+                spans.iter().any(|s| s.service == service && s.name == name && s.trace_id == trace)
+            };
             has_message(spans, "dbwriter", "provisioned", &trace)
                 && has_message(spans, "dbwriter", "published", &trace)
                 && has_message(spans, "dbwriter", "scalingreplicaset", &trace)
+                && named("producer", "POST /api/v1/orders")
+                && named("provisioner", "reconcile present")
+                && named("k8s-event-exporter", "export ScalingReplicaSet")
                 && spans
                     .iter()
                     .any(|s| s.service == "provisioner" && s.name == "helm upgrade" && s.trace_id == trace)
