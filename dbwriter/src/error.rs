@@ -23,9 +23,11 @@ impl Error {
         match self {
             Error::BadUrl(_) => false,
             Error::Connect { source, .. } | Error::Create { source, .. } | Error::Write(source) => {
-                crate::db::is_transient(source)
+                crate::classify::is_transient(source)
             }
-            Error::Migrate(sqlx::migrate::MigrateError::Execute(source)) => crate::db::is_transient(source),
+            Error::Migrate(sqlx::migrate::MigrateError::Execute(source)) => {
+                crate::classify::is_transient(source)
+            }
             Error::Migrate(_) => false,
         }
     }

@@ -8,7 +8,7 @@ use eda_common::delivery::{BatchHandler, HandlerError, Message};
 use eda_common::health::Readiness;
 use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::db::{blames_the_data, sql_state};
+use crate::classify::{blames_the_data, sql_state};
 use crate::deployments::{self, DeploymentKey};
 use crate::metrics::WriteMetrics;
 use crate::row::{self, EventRow};

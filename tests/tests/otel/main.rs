@@ -18,16 +18,16 @@ use serde_json::{json, Value};
 const TOKEN: &str = "otel-test-token";
 const WITHIN: Duration = Duration::from_secs(120);
 
-/// A service binary of this workspace, running until dropped (SIGTERM, so it flushes its spans).
-struct Service {
+/// A service binary of this workspace, running as its own process until dropped (SIGTERM, so it flushes its spans).
+struct Process {
     name: &'static str,
     child: Child,
     port: u16,
     log: PathBuf,
 }
 
-impl Service {
-    fn start(name: &'static str, dir: &Path, env: &[(&str, String)]) -> Service {
+impl Process {
+    fn start(name: &'static str, dir: &Path, env: &[(&str, String)]) -> Process {
         let bin = std::env::current_exe()
             .ok()
             .and_then(|test| test.parent()?.parent().map(|debug| debug.join(name)))
@@ -47,7 +47,7 @@ impl Service {
             .stderr(out)
             .spawn()
             .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        Service { name, child, port, log }
+        Process { name, child, port, log }
     }
 
     async fn ready(&mut self) {
@@ -71,7 +71,7 @@ impl Service {
     }
 }
 
-impl Drop for Service {
+impl Drop for Process {
     fn drop(&mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
@@ -122,7 +122,7 @@ async fn one_purchase_is_one_trace_of_nested_spans_from_the_request_to_helm() {
     let client = ControlPlane::name(&t.prefix, "otel");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
 
-    let common = vec![
+    let common = [
         ("AMQP_URL", eda_tests::broker::amqp_url()),
         ("EDA_PREFIX", t.prefix.clone()),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint.clone()),
@@ -132,8 +132,8 @@ async fn one_purchase_is_one_trace_of_nested_spans_from_the_request_to_helm() {
     let with = |extra: &[(&'static str, String)]| -> Vec<(&'static str, String)> {
         common.iter().cloned().chain(extra.iter().cloned()).collect()
     };
-    let mut dbwriter = Service::start("dbwriter", dir.path(), &with(&[("DATABASE_URL", db.url.clone())]));
-    let mut provisioner = Service::start(
+    let mut dbwriter = Process::start("dbwriter", dir.path(), &with(&[("DATABASE_URL", db.url.clone())]));
+    let mut provisioner = Process::start(
         "provisioner",
         dir.path(),
         &with(&[
@@ -145,7 +145,7 @@ async fn one_purchase_is_one_trace_of_nested_spans_from_the_request_to_helm() {
     );
     let state_ns = ControlPlane::name(&t.prefix, "state");
     cluster.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": state_ns}})).await;
-    let mut exporter = Service::start(
+    let mut exporter = Process::start(
         "k8s-event-exporter",
         dir.path(),
         &with(&[
@@ -155,7 +155,7 @@ async fn one_purchase_is_one_trace_of_nested_spans_from_the_request_to_helm() {
         ]),
     );
     let mut producer =
-        Service::start("producer", dir.path(), &with(&[("PRODUCER_API_TOKENS", TOKEN.into())]));
+        Process::start("producer", dir.path(), &with(&[("PRODUCER_API_TOKENS", TOKEN.into())]));
     for service in [&mut dbwriter, &mut provisioner, &mut exporter, &mut producer] {
         service.ready().await;
     }
