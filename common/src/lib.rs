@@ -25,6 +25,7 @@ pub mod message_id;
 pub mod metrics;
 pub mod publisher;
 pub mod retry;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod text;

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use consumer::config::{BridgeArgs, LogArgs, RunArgs};
-use consumer::Runtime;
 use eda_common::config::CommonArgs;
+use eda_common::service::Service;
 use eda_common::topology::ServiceQueue;
 use eda_common::{Envelope, EventType};
 use eda_tests::broker::TestBroker;
@@ -38,9 +38,9 @@ fn engine(name: &str, exec: &str, concurrency: usize) -> RunArgs {
 }
 
 /// Starts `mode` on a backlog of `n` messages and returns messages per second until all are acked.
-async fn measure<F, Fut>(rt: &Runtime, n: usize, mode: F) -> f64
+async fn measure<F, Fut>(rt: &Service, n: usize, mode: F) -> f64
 where
-    F: FnOnce(Runtime, CancellationToken) -> Fut,
+    F: FnOnce(Service, CancellationToken) -> Fut,
     Fut: std::future::Future<Output = consumer::Result<()>> + Send + 'static,
 {
     let stop = CancellationToken::new();
@@ -57,7 +57,7 @@ where
 }
 
 async fn backlog(t: &TestBroker, args: &CommonArgs, service: &str, n: usize) {
-    let rt = Runtime::start(args, "bench-publisher");
+    let rt = Service::start(args, "bench-publisher", consumer::PUBLISH_TIMEOUT);
     rt.connected(Duration::from_secs(10)).await.unwrap();
     let queue = ServiceQueue { service: service.into(), bindings: vec![BIND.into()] };
     rt.broker.topology().declare_service(t.channel(), &queue, rt.broker.retry_policy()).await.unwrap();
@@ -96,13 +96,13 @@ async fn measured_case(t: &TestBroker, args: &CommonArgs, label: &str, n: usize)
         for i in 0..n {
             t.publish("", &legacy, &order(i).to_json(), Default::default()).await;
         }
-        let rt = Runtime::start(args, &service);
+        let rt = Service::start(args, &service, consumer::PUBLISH_TIMEOUT);
         let from = BridgeArgs { from: legacy };
         return measure(&rt, n, |rt, stop| async move { consumer::bridge::run(&rt, &from, stop).await })
             .await;
     }
     backlog(t, args, &service, n).await;
-    let rt = Runtime::start(args, &service);
+    let rt = Service::start(args, &service, consumer::PUBLISH_TIMEOUT);
     let python = format!("{} {}/../docs/examples/handlers/enrich.py", python3(), env!("CARGO_MANIFEST_DIR"));
     let run_args = match label {
         "exec true c=1" => engine(&service, "true", 1),

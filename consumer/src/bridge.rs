@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::BridgeArgs;
 use crate::error::{Error, Result};
-use crate::Runtime;
+use eda_common::service::Service;
 
 /// How a bridge session ended.
 enum End {
@@ -27,7 +27,7 @@ enum End {
 }
 
 /// Moves messages from `args.from` until `shutdown`, reconnecting on its own.
-pub async fn run(rt: &Runtime, args: &BridgeArgs, shutdown: CancellationToken) -> Result<()> {
+pub async fn run(rt: &Service, args: &BridgeArgs, shutdown: CancellationToken) -> Result<()> {
     if args.from.trim().is_empty() {
         return Err(Error::Usage("--from needs a queue name".into()));
     }
@@ -52,7 +52,7 @@ pub async fn run(rt: &Runtime, args: &BridgeArgs, shutdown: CancellationToken) -
     }
 }
 
-async fn session(rt: &Runtime, conn: &Connection, queue: &str, shutdown: &CancellationToken) -> Result<End> {
+async fn session(rt: &Service, conn: &Connection, queue: &str, shutdown: &CancellationToken) -> Result<End> {
     let channel = open_legacy_queue(conn, queue).await?;
     channel
         .basic_qos(rt.broker.prefetch(), BasicQosOptions::default())
@@ -107,7 +107,7 @@ async fn open_legacy_queue(conn: &Connection, queue: &str) -> Result<Channel> {
 }
 
 /// Publishes one legacy message (or its dead letter), then acks; false when the ack was lost.
-async fn forward(rt: &Runtime, queue: &str, delivery: &Delivery) -> bool {
+async fn forward(rt: &Service, queue: &str, delivery: &Delivery) -> bool {
     let metrics = rt.broker.metrics();
     metrics.consumed.inc();
     let (out, trace_id) = match Message::from_delivery(delivery) {

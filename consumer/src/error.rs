@@ -26,8 +26,8 @@ pub enum Error {
     Management { url: String, reason: String, retry_helps: bool },
     #[error("{count} topology difference(s) break a guarantee of eda: apply the fixes printed above, then check again")]
     TopologyBroken { count: usize },
-    #[error("the HTTP server on {addr} failed: {source}")]
-    Http { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Http(#[from] eda_common::service::ServeError),
 }
 
 impl Error {

@@ -8,14 +8,20 @@ pub mod dlq;
 pub mod engine;
 mod error;
 pub mod log_tap;
-pub mod runtime;
 pub mod topology;
+
+use std::time::Duration;
 
 pub use config::{Config, Mode};
 pub use error::{Error, Result};
-pub use runtime::Runtime;
 
+use eda_common::service::Service;
 use eda_common::shutdown::Shutdown;
+
+/// `HTTP_ADDR` default port of the consumer (DESIGN.md §6).
+pub const DEFAULT_HTTP_PORT: u16 = 9091;
+/// How long a publish may wait for a connection or a confirm before it counts as failed.
+pub const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs whichever mode the command line asked for until it ends or `shutdown`.
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
@@ -51,7 +57,8 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A long-running mode: health server, the mode itself, then a clean close in that order.
+/// A long-running mode in the service skeleton: health server, the mode itself, then a clean
+/// close in that order.
 async fn serve<F, Fut>(
     common: &eda_common::CommonArgs,
     service: &str,
@@ -59,15 +66,12 @@ async fn serve<F, Fut>(
     mode: F,
 ) -> Result<()>
 where
-    F: FnOnce(Runtime, Shutdown) -> Fut,
+    F: FnOnce(Service, Shutdown) -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
 {
-    let rt = Runtime::start(common, service);
-    let http_stop = shutdown.child_token();
-    let http = rt.serve_http(common, http_stop.clone()).await?;
-    let result = mode(rt.clone(), shutdown).await;
-    http_stop.cancel();
-    let _ = http.await;
-    rt.close().await;
-    result
+    let serving = Service::start(common, service, PUBLISH_TIMEOUT)
+        .serve(common.http_addr_or(DEFAULT_HTTP_PORT))
+        .await?;
+    tracing::info!(addr = %serving.local_addr(), "serving /healthz, /readyz and /metrics");
+    serving.run(shutdown, mode).await
 }

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::LogArgs;
 use crate::engine::check_segment;
 use crate::error::{Error, Result};
-use crate::Runtime;
+use eda_common::service::Service;
 
 /// Writes events as JSON lines to `W`; when the output breaks it stops the tap.
 #[derive(Debug)]
@@ -54,7 +54,7 @@ impl<W: Write + Send + 'static> Handler for LogTap<W> {
 
 /// Consumes the durable queue `<prefix>.<NAME>` (default `log`) and prints every event to `out`.
 pub async fn run<W: Write + Send + 'static>(
-    rt: &Runtime,
+    rt: &Service,
     args: LogArgs,
     out: W,
     shutdown: CancellationToken,

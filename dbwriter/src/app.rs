@@ -1,17 +1,17 @@
-//! The dbwriter application: HTTP health and metrics, the broker, the database, and the batch
-//! consumer that ties them together; built before it runs so tests can read its port.
+//! The dbwriter application: the service skeleton (health, broker, HTTP), the database, and
+//! the batch consumer that ties them together; built before it runs so tests can read its port.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use eda_common::delivery::{self, BatchSpec, ConsumerSpec};
-use eda_common::health::{self, Health, HttpServer, Readiness};
+use eda_common::health::Readiness;
 use eda_common::metrics::Metrics;
 use eda_common::retry::Backoff;
+use eda_common::service::{Service, Serving};
 use eda_common::shutdown::Shutdown;
 use eda_common::topology::ServiceQueue;
-use eda_common::{Broker, Publisher};
 use secrecy::ExposeSecret;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
@@ -26,37 +26,31 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Application {
     config: Config,
-    health: Health,
-    http: HttpServer,
-    broker: Broker,
+    serving: Serving,
     db_options: PgConnectOptions,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        use anyhow::Context;
         let db_options = db::connect_options(&config.database_url, &config.common.prefix)?;
-        let health = Health { readiness: Readiness::new(), metrics: Arc::new(Metrics::new(SERVICE)) };
-        health.readiness.set("database", false);
+        let service = Service::start(&config.common, SERVICE, PUBLISH_TIMEOUT);
+        service.readiness().set("database", false);
         let addr = config.common.http_addr_or(DEFAULT_HTTP_PORT);
-        let http = HttpServer::bind(addr, health::router(health.clone()))
-            .await
-            .with_context(|| format!("failed to bind the HTTP address {addr}"))?;
+        let serving = service.serve(addr).await?;
         tracing::info!(
-            http = %http.local_addr(),
+            http = %serving.local_addr(),
             broker = %config.common.amqp_url_redacted(),
             database = %eda_common::config::redact_url(config.database_url.expose_secret()),
             batch_size = config.batch_size,
             batch_wait_ms = config.batch_wait.as_millis() as u64,
             "dbwriter starting"
         );
-        let broker = Broker::start(&config.common, SERVICE, &health);
-        Ok(Application { config, health, http, broker, db_options })
+        Ok(Application { config, serving, db_options })
     }
 
     /// The address `/healthz`, `/readyz` and `/metrics` are served on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.http.local_addr()
+        self.serving.local_addr()
     }
 
     pub fn port(&self) -> u16 {
@@ -64,51 +58,45 @@ impl Application {
     }
 
     pub fn readiness(&self) -> &Readiness {
-        &self.health.readiness
+        self.serving.service.readiness()
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.health.metrics
+        self.serving.service.metrics()
     }
 
     /// Prepares the database (retrying while it is unreachable), then consumes until `shutdown`.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let Application { config, health, http, broker, db_options } = self;
-        // Whatever ends the consumer (shutdown or a fatal error) stops the rest of the service.
-        let shutdown = shutdown.child_token();
-        let server = tokio::spawn(http.serve(shutdown.clone()));
-        let result = async {
-            let Some(pool) = prepare_database(&db_options, config.batches_in_flight, &shutdown).await? else {
-                return Ok(());
-            };
-            health.readiness.set("database", true);
-            let store =
-                Store::new(pool.clone(), WriteMetrics::register(&health.metrics), health.readiness.clone());
-            let publisher = Publisher::new(&broker, PUBLISH_TIMEOUT);
-            let spec = ConsumerSpec {
-                queue: ServiceQueue { service: SERVICE.into(), bindings: vec!["#".into()] },
-                concurrency: 1,
-                // dbwriter is the audit log: it stores `failed` events, it does not add its own.
-                emit_failed: false,
-            };
-            let batch = BatchSpec {
-                max_size: usize::from(config.batch_size),
-                max_wait: config.batch_wait,
-                in_flight: usize::from(config.batches_in_flight),
-            };
-            let consumed =
-                delivery::run_batches(&publisher, spec, batch, Arc::new(store), shutdown.clone()).await;
-            pool.close().await;
-            consumed
-        }
-        .await;
-        shutdown.cancel();
-        let served = server.await;
-        broker.close().await;
-        result?;
-        served??;
-        tracing::info!("dbwriter stopped");
-        Ok(())
+        let Application { config, serving, db_options } = self;
+        serving
+            .run(shutdown, |service, stop| async move {
+                let Some(pool) = prepare_database(&db_options, config.batches_in_flight, &stop).await? else {
+                    return Ok(());
+                };
+                let health = &service.health;
+                health.readiness.set("database", true);
+                let store = Store::new(
+                    pool.clone(),
+                    WriteMetrics::register(&health.metrics),
+                    health.readiness.clone(),
+                );
+                let spec = ConsumerSpec {
+                    queue: ServiceQueue { service: SERVICE.into(), bindings: vec!["#".into()] },
+                    concurrency: 1,
+                    // dbwriter is the audit log: it stores `failed` events, it does not add its own.
+                    emit_failed: false,
+                };
+                let batch = BatchSpec {
+                    max_size: usize::from(config.batch_size),
+                    max_wait: config.batch_wait,
+                    in_flight: usize::from(config.batches_in_flight),
+                };
+                let consumed =
+                    delivery::run_batches(&service.publisher, spec, batch, Arc::new(store), stop).await;
+                pool.close().await;
+                consumed
+            })
+            .await
     }
 }
 

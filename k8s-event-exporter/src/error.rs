@@ -12,12 +12,8 @@ pub enum Error {
     },
     #[error("the state ConfigMap {name} has a watermark that is not a resourceVersion number: {value:?}")]
     BadWatermark { name: String, value: String },
-    #[error("could not bind the HTTP address {addr}: {source}")]
-    Bind {
-        addr: std::net::SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Serve(#[from] eda_common::service::ServeError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -9,9 +9,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::middleware::from_fn_with_state;
 use axum::Router;
-use eda_common::health::{self, Health, HttpServer, Readiness};
-use eda_common::metrics::Metrics;
-use eda_common::{Broker, EventType, Publisher};
+use eda_common::health::Health;
+use eda_common::service::{Service, Serving};
+use eda_common::EventType;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -31,11 +31,8 @@ const CONTENT_SECURITY_POLICY: &str =
 
 /// A built producer, ready to run.
 pub struct Application {
-    server: HttpServer,
-    broker: Broker,
-    health: Health,
+    serving: Serving,
     feed: JoinHandle<()>,
-    stopping: CancellationToken,
 }
 
 impl Application {
@@ -53,10 +50,8 @@ impl Application {
             Catalog::load(config.catalog.as_deref()).context("failed to load the product catalog")?;
         EventType::new(&config.common.company, "producer", "client", "published")
             .context("EDA_COMPANY cannot be a segment of an event type")?;
-        let health = Health { readiness: Readiness::new(), metrics: Arc::new(Metrics::new("producer")) };
-        let http_metrics = HttpMetrics::register(&health);
-        let broker = Broker::start(&config.common, "producer", &health);
-        let stopping = CancellationToken::new();
+        let service = Service::start(&config.common, "producer", config.publish_timeout);
+        let http_metrics = HttpMetrics::register(&service.health);
         let ledger = match &config.database_url {
             Some(url) => Some(Ledger::connect(url, config.database_pool_size, &config.common.prefix)?),
             None => {
@@ -67,7 +62,7 @@ impl Application {
         let cache = TraceCache::new(config.trace_cache_size as usize, config.trace_events_max as usize);
         let state = AppState {
             catalog: Arc::new(catalog),
-            publisher: Publisher::new(&broker, config.publish_timeout),
+            publisher: service.publisher.clone(),
             publishing: Arc::new(Publishing {
                 company: config.common.company.clone(),
                 host: hostname(),
@@ -77,20 +72,18 @@ impl Application {
             ledger,
             trace_events_max: config.trace_events_max as usize,
             publish_timeout: config.publish_timeout,
-            stopping: stopping.clone(),
+            stopping: service.stopping(),
         };
-        let router = router(state, auth, health.clone(), http_metrics);
+        let (broker, stopping) = (service.broker.clone(), service.stopping());
         let addr = config.common.http_addr_or(DEFAULT_HTTP_PORT);
-        let server = HttpServer::bind(addr, router)
-            .await
-            .with_context(|| format!("failed to bind HTTP_ADDR {addr}"))?;
-        let feed = tokio::spawn(feed::tap::run(broker.clone(), cache, stopping.clone()));
-        tracing::info!(addr = %server.local_addr(), broker = %config.common.amqp_url_redacted(), "producer started");
-        Ok(Application { server, broker, health, feed, stopping })
+        let serving = service.serve_with(addr, |health| router(state, auth, health, http_metrics)).await?;
+        let feed = tokio::spawn(feed::tap::run(broker, cache, stopping));
+        tracing::info!(addr = %serving.local_addr(), broker = %config.common.amqp_url_redacted(), "producer started");
+        Ok(Application { serving, feed })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+        self.serving.local_addr()
     }
 
     pub fn port(&self) -> u16 {
@@ -99,32 +92,29 @@ impl Application {
 
     /// Readiness and metrics (tests wait on `broker` and `status_feed`).
     pub fn health(&self) -> &Health {
-        &self.health
+        &self.serving.service.health
     }
 
     /// Serves until `shutdown`; then live streams end, requests in flight finish (their
     /// publishes still confirmed), the feed stops and the connection closes cleanly.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let stopping = self.stopping.clone();
-        let forward = tokio::spawn(async move {
-            shutdown.cancelled().await;
-            stopping.cancel();
-        });
-        let served = self.server.serve(self.stopping.clone()).await;
-        self.stopping.cancel();
-        forward.abort();
-        let _ = self.feed.await;
-        self.broker.close().await;
-        tracing::info!("producer stopped");
-        served.context("HTTP server failed")
+        let Application { serving, feed } = self;
+        serving
+            .run(shutdown, |_, stopping| async move {
+                // The HTTP server is the producer's work; the feed ends with it.
+                stopping.cancelled().await;
+                let _ = feed.await;
+                Ok::<_, anyhow::Error>(())
+            })
+            .await
     }
 }
 
 /// Health, API and portal, with the body limit, request metrics, request spans (when exported)
 /// and security headers on all.
-fn router(state: AppState, auth: Auth, health: Health, metrics: HttpMetrics) -> Router {
+fn router(state: AppState, auth: Auth, health: Router, metrics: HttpMetrics) -> Router {
     let app: Router = api::router(auth.clone()).merge(portal::router(auth)).with_state(state);
-    app.merge(health::router(health))
+    app.merge(health)
         .layer(from_fn_with_state(metrics, http_metrics::track))
         .layer(axum::middleware::from_fn(eda_common::telemetry::request_span))
         .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))

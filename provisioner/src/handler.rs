@@ -10,7 +10,7 @@ use eda_common::delivery::{Handler, HandlerError, Message};
 use eda_common::{Envelope, Publisher};
 
 use crate::catalog::Catalog;
-use crate::deploy::{Deployer, Release};
+use crate::deploy::Release;
 use crate::error::Result;
 use crate::events;
 use crate::metrics::ProvisionerMetrics;
@@ -19,7 +19,7 @@ use crate::reconcile::{Next, Reconciler};
 use crate::tenants::{tenant_name, Recorded, TenantSpec, TenantStore};
 
 /// Everything a delivery needs.
-pub struct Provisioner<D> {
+pub struct Provisioner {
     pub catalog: Arc<Catalog>,
     pub store: TenantStore,
     pub publisher: Publisher,
@@ -27,10 +27,10 @@ pub struct Provisioner<D> {
     pub metrics: ProvisionerMetrics,
     /// Plan mode: no controller watches a store in memory, so the handler reconciles the
     /// tenant itself, at once, after recording the order.
-    pub inline: Option<Arc<Reconciler<D>>>,
+    pub reconciler: Arc<Reconciler>,
 }
 
-impl<D: Deployer> Handler for Provisioner<D> {
+impl Handler for Provisioner {
     async fn handle(&self, message: &Message) -> Result<Vec<Envelope>, HandlerError> {
         let stamp = OrderStamp::of(message);
         let spec = match message.envelope.event_type().action() {
@@ -46,7 +46,7 @@ impl<D: Deployer> Handler for Provisioner<D> {
     }
 }
 
-impl<D: Deployer> Provisioner<D> {
+impl Provisioner {
     /// A purchase, checked against the catalog before it may become desired state.
     fn purchase(
         &self,
@@ -68,8 +68,8 @@ impl<D: Deployer> Provisioner<D> {
             Recorded::Written => {
                 tracing::info!(tenant = %name, trace_id = %tenant.trace_id, order = %stamp.id,
                     action = message.envelope.event_type().action(), "order recorded");
-                if let Some(reconciler) = &self.inline {
-                    reconcile_now(reconciler, &name).await?;
+                if self.reconciler.target.is_plan() {
+                    reconcile_now(&self.reconciler, &name).await?;
                 }
                 Ok(Vec::new())
             }
@@ -102,7 +102,7 @@ fn cancellation(envelope: &Envelope, stamp: &OrderStamp) -> std::result::Result<
 }
 
 /// Plan mode: reconcile until the tenant settles (or a bound, should orders race in).
-async fn reconcile_now<D: Deployer>(reconciler: &Reconciler<D>, name: &str) -> Result<()> {
+async fn reconcile_now(reconciler: &Reconciler, name: &str) -> Result<()> {
     for _ in 0..8 {
         if reconciler.reconcile(name).await? != Next::Now {
             break;

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod objects;
 pub mod order;
 pub mod reconcile;
+pub mod target;
 pub mod tenants;
 pub mod values;
 

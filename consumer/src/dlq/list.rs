@@ -3,10 +3,10 @@
 use super::{DeadLetter, Inspection};
 use crate::config::ListArgs;
 use crate::error::Result;
-use crate::Runtime;
+use eda_common::service::Service;
 
 /// The dead letters now in `<prefix>.dead` (those of `--trace-id`, at most `--limit`), all left in place.
-pub async fn list(rt: &Runtime, args: &ListArgs) -> Result<Vec<DeadLetter>> {
+pub async fn list(rt: &Service, args: &ListArgs) -> Result<Vec<DeadLetter>> {
     let mut inspection = Inspection::open(rt).await?;
     let limit = args.limit.unwrap_or(usize::MAX);
     let mut found = Vec::new();

@@ -22,7 +22,7 @@ pub use table::{print_json, print_table};
 
 use crate::config::DlqAction;
 use crate::error::{Error, Result};
-use crate::Runtime;
+use eda_common::service::Service;
 
 /// How long a dlq command waits for the broker before giving up.
 const CONNECT_WITHIN: Duration = Duration::from_secs(15);
@@ -31,9 +31,9 @@ const RETURN_WAIT: Duration = Duration::from_secs(5);
 
 /// Runs one dlq command against the broker of `common`.
 pub async fn run(common: &CommonArgs, action: DlqAction) -> Result<()> {
-    let rt = Runtime::start(common, "dlq");
+    let rt = Service::start(common, "dlq", crate::PUBLISH_TIMEOUT);
     let result = async {
-        rt.connected(CONNECT_WITHIN).await?;
+        rt.connected(CONNECT_WITHIN).await.ok_or(Error::Unreachable(CONNECT_WITHIN))?;
         let mut stdout = std::io::stdout().lock();
         match action {
             DlqAction::List(args) => {
@@ -67,8 +67,8 @@ pub(crate) struct Inspection {
 }
 
 impl Inspection {
-    pub async fn open(rt: &Runtime) -> Result<Inspection> {
-        let conn = rt.connected(CONNECT_WITHIN).await?;
+    pub async fn open(rt: &Service) -> Result<Inspection> {
+        let conn = rt.connected(CONNECT_WITHIN).await.ok_or(Error::Unreachable(CONNECT_WITHIN))?;
         let channel = conn.create_channel().await.map_err(Error::amqp("opening a channel"))?;
         let queue = rt.broker.topology().dead_queue();
         let passive = QueueDeclareOptions { passive: true, ..Default::default() };

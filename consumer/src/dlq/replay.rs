@@ -16,7 +16,7 @@ use super::progress::Progress;
 use super::{DeadLetter, Inspection};
 use crate::config::ReplayArgs;
 use crate::error::{Error, Result};
-use crate::Runtime;
+use eda_common::service::Service;
 
 /// What a replay did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -43,7 +43,7 @@ impl fmt::Display for ReplayReport {
 }
 
 /// Replays the dead letters `args` selects, writing one line per message to `out`.
-pub async fn replay(rt: &Runtime, args: &ReplayArgs, out: &mut impl Write) -> Result<ReplayReport> {
+pub async fn replay(rt: &Service, args: &ReplayArgs, out: &mut impl Write) -> Result<ReplayReport> {
     if args.trace_id.is_none() && !args.all {
         return Err(Error::Usage("dlq replay needs --trace-id ID or --all".into()));
     }

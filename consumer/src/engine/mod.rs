@@ -20,10 +20,10 @@ pub use webhook::Webhook;
 
 use crate::config::RunArgs;
 use crate::error::{Error, Result};
-use crate::Runtime;
+use eda_common::service::Service;
 
 /// Consumes `<prefix>.<NAME>` with the configured business code until `shutdown`.
-pub async fn run(rt: &Runtime, args: RunArgs, shutdown: CancellationToken) -> Result<()> {
+pub async fn run(rt: &Service, args: RunArgs, shutdown: CancellationToken) -> Result<()> {
     let engine = Engine::from_args(&args, rt.broker.company(), &rt.health)?;
     tracing::info!(name = %args.name, bindings = ?args.bindings, backend = %engine.backend.describe(),
         concurrency = args.concurrency, ordered = args.ordered, "engine starting");

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use consumer::config::RunArgs;
-use consumer::Runtime;
 use eda_common::config::{parse_delays, CommonArgs};
+use eda_common::service::Service;
 use eda_common::{Envelope, EventType};
 use eda_tests::broker::TestBroker;
 use tokio::task::JoinHandle;
@@ -19,7 +19,7 @@ pub struct Harness {
     pub t: TestBroker,
     pub args: CommonArgs,
     pub shutdown: CancellationToken,
-    pub runtimes: Vec<Runtime>,
+    pub runtimes: Vec<Service>,
 }
 
 impl Harness {
@@ -35,8 +35,8 @@ impl Harness {
     }
 
     /// A runtime for `service`, connected (so the shared topology exists).
-    pub async fn runtime(&mut self, service: &str) -> Runtime {
-        let rt = Runtime::start(&self.args, service);
+    pub async fn runtime(&mut self, service: &str) -> Service {
+        let rt = Service::start(&self.args, service, consumer::PUBLISH_TIMEOUT);
         rt.connected(WAIT).await.expect("broker reachable");
         self.runtimes.push(rt.clone());
         rt

@@ -87,7 +87,7 @@ impl Running {
             .expect("declare the shared topology");
         let tap = t.tap("bench", pattern).await;
         let app = provisioner::Application::build(config).await?;
-        let health = app.health.clone();
+        let health = app.health().clone();
         let shutdown = provisioner::Shutdown::new();
         let run = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         health.readiness.wait_for("consumer", true).await;

@@ -11,7 +11,7 @@ use crate::events;
 use crate::order::Tenant;
 use crate::tenants::{Phase, TenantResource};
 
-impl<D: Deployer> Reconciler<D> {
+impl Reconciler {
     /// `settled`: already `Deprovisioned` for this order; nothing to repair.
     pub(super) async fn absent(&self, tenant: &TenantResource, settled: bool) -> Result<Next> {
         if settled {
@@ -37,7 +37,7 @@ impl<D: Deployer> Reconciler<D> {
         if !self.still_wanted(&tenant).await? {
             return Ok(Next::Now);
         }
-        let event = events::deprovisioned(&self.company, &who, delete_namespace, self.cluster.is_none());
+        let event = events::deprovisioned(&self.company, &who, delete_namespace, self.target.is_plan());
         self.publish(&event, &spec.order.id, "deprovisioned").await?;
         self.set_status(&tenant, Phase::Deprovisioned, "Deprovisioned", "the release is uninstalled", |s| {
             s.attempts = 0;
@@ -58,8 +58,8 @@ impl<D: Deployer> Reconciler<D> {
         // A withdrawn product's database is kept: nothing says it may go.
         let drop_database =
             product.and_then(|p| p.database.as_ref()).is_some_and(|d| d.on_cancel == OnCancel::Drop);
-        let Some(cluster) = &self.cluster else {
-            self.deployer.uninstall(who).await?;
+        let Some(cluster) = self.target.cluster() else {
+            self.target.uninstall(who).await?;
             if drop_database {
                 tracing::info!(plan = "drop", kind = "Database", release = %who.release, "plan: would drop the tenant database");
             }
@@ -75,7 +75,7 @@ impl<D: Deployer> Reconciler<D> {
             return Ok(delete_namespace);
         }
         cluster.grant_rights(who).await?;
-        self.deployer.uninstall(who).await?;
+        self.target.uninstall(who).await?;
         if drop_database {
             self.databases.drop(cluster.client(), who, !delete_namespace).await?;
         }

@@ -17,7 +17,6 @@ use kube::Api;
 use tokio::sync::watch;
 
 use super::{Next, Reconciler};
-use crate::deploy::Deployer;
 use crate::error::Error;
 use crate::tenants::TenantResource;
 
@@ -25,8 +24,8 @@ use crate::tenants::TenantResource;
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Leads (or stands by) until `shutdown`; the election gives the lease up on the way out.
-pub async fn lead<D: Deployer>(
-    reconciler: Arc<Reconciler<D>>,
+pub async fn lead(
+    reconciler: Arc<Reconciler>,
     client: kube::Client,
     lease: LeaseSettings,
     concurrency: usize,
@@ -60,8 +59,8 @@ pub async fn lead<D: Deployer>(
     election.await.ok();
 }
 
-async fn run_controller<D: Deployer>(
-    reconciler: Arc<Reconciler<D>>,
+async fn run_controller(
+    reconciler: Arc<Reconciler>,
     api: Api<TenantResource>,
     concurrency: usize,
     stop: Shutdown,
@@ -81,10 +80,7 @@ async fn run_controller<D: Deployer>(
         .await;
 }
 
-async fn reconcile_one<D: Deployer>(
-    tenant: Arc<TenantResource>,
-    r: Arc<Reconciler<D>>,
-) -> Result<Action, Error> {
+async fn reconcile_one(tenant: Arc<TenantResource>, r: Arc<Reconciler>) -> Result<Action, Error> {
     match r.reconcile(tenant.name()).await? {
         Next::Now => Ok(Action::requeue(Duration::from_millis(10))),
         Next::After(wait) | Next::Waiting(wait) => Ok(Action::requeue(wait)),
@@ -92,7 +88,7 @@ async fn reconcile_one<D: Deployer>(
 }
 
 /// A reconcile that could not even write its status (the API is down): try again soon.
-fn error_policy<D: Deployer>(tenant: Arc<TenantResource>, error: &Error, _: Arc<Reconciler<D>>) -> Action {
+fn error_policy(tenant: Arc<TenantResource>, error: &Error, _: Arc<Reconciler>) -> Action {
     tracing::warn!(tenant = tenant.name(), error = %error.reason(), "reconcile could not record its outcome");
     Action::requeue(Duration::from_secs(2))
 }

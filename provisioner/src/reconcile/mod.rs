@@ -20,21 +20,19 @@ use tracing::Instrument as _;
 
 use crate::catalog::Catalog;
 use crate::catalog::DatabaseSpec;
-use crate::cluster::Cluster;
 use crate::database::TenantDatabases;
-use crate::deploy::Deployer;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::metrics::ProvisionerMetrics;
+use crate::target::Target;
 use crate::tenants::{Desired, Phase, TenantResource, TenantStore};
 
 /// What the reconciler needs; one per installation, shared by its workers.
-pub struct Reconciler<D> {
+pub struct Reconciler {
     pub store: TenantStore,
-    /// `None` in plan mode.
-    pub cluster: Option<Cluster>,
+    /// Apply or plan.
+    pub target: Target,
     pub catalog: Arc<Catalog>,
-    pub deployer: D,
     pub publisher: Publisher,
     pub company: String,
     pub metrics: ProvisionerMetrics,
@@ -73,13 +71,11 @@ pub enum Next {
     Waiting(Duration),
 }
 
-impl<D: Deployer> Reconciler<D> {
-    #[allow(clippy::too_many_arguments)]
+impl Reconciler {
     pub fn new(
         store: TenantStore,
-        cluster: Option<Cluster>,
+        target: Target,
         catalog: Arc<Catalog>,
-        deployer: D,
         publisher: Publisher,
         company: String,
         metrics: ProvisionerMetrics,
@@ -87,9 +83,8 @@ impl<D: Deployer> Reconciler<D> {
     ) -> Self {
         Reconciler {
             store,
-            cluster,
+            target,
             catalog,
-            deployer,
             publisher,
             company,
             metrics,

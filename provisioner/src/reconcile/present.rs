@@ -15,7 +15,7 @@ use crate::objects::{limit_range_for, namespace_for, network_policy_for, resourc
 use crate::order::{Order, OrderError, Tenant};
 use crate::tenants::{Phase, TenantResource};
 
-impl<D: Deployer> Reconciler<D> {
+impl Reconciler {
     /// `resync`: the tenant is already `Provisioned` for this order; only drift is repaired,
     /// and no event is published.
     pub(super) async fn present(&self, tenant: &TenantResource, resync: bool) -> Result<Next> {
@@ -62,12 +62,12 @@ impl<D: Deployer> Reconciler<D> {
         if let Some(wait) = self.wait_for_pending(&order.tenant).await? {
             return Ok(Next::Waiting(wait));
         }
-        let deployed = self.deployer.deploy(&release).await?;
+        let deployed = self.target.deploy(&release).await?;
         if !self.still_wanted(&tenant).await? {
             return Ok(Next::Now);
         }
         if !resync {
-            let dry_run = self.cluster.is_none();
+            let dry_run = self.target.is_plan();
             let event =
                 events::provisioned(&self.company, &order, &release, &deployed, database.as_ref(), dry_run);
             self.publish(&event, &spec.order.id, "provisioned").await?;
@@ -96,14 +96,14 @@ impl<D: Deployer> Reconciler<D> {
         })
         .await?;
         tracing::info!(tenant = tenant.name(), trace_id = %spec.trace_id, revision = ?deployed.revision,
-            deployer = self.deployer.name(), resync, "provisioned");
+            deployer = self.target.name(), resync, "provisioned");
         Ok(Next::After(self.resync))
     }
 
     /// Applies the baseline; whether that changed an object since this reconciler last applied
     /// it (someone edited or deleted it: a repair).
     async fn apply_baseline(&self, name: &str, order: &Order) -> Result<bool> {
-        let Some(cluster) = &self.cluster else {
+        let Some(cluster) = self.target.cluster() else {
             log_object(&namespace_for(order, &self.catalog));
             log_object(&resource_quota_for(order, &self.catalog));
             log_object(&limit_range_for(order, &self.catalog));
@@ -121,7 +121,7 @@ impl<D: Deployer> Reconciler<D> {
     async fn ensure_database(&self, order: &Order) -> Result<Option<DatabaseReady>> {
         let Some(spec) = self.product_database(order) else { return Ok(None) };
         let tenant = &order.tenant;
-        let Some(cluster) = &self.cluster else {
+        let Some(cluster) = self.target.cluster() else {
             self.databases.check_configured(tenant)?;
             let dbname =
                 identifier(&tenant.namespace, &tenant.release).map_err(crate::error::Error::Config)?;
@@ -139,10 +139,10 @@ impl<D: Deployer> Reconciler<D> {
         if tenant.status().release_hash.as_deref() != Some(hash) {
             return Ok(true);
         }
-        if let Some(present) = self.deployer.is_present(who).await? {
+        if let Some(present) = self.target.is_present(who).await? {
             return Ok(!present);
         }
-        let (true, Some(cluster)) = (self.deployer.uses_helm_storage(), &self.cluster) else {
+        let (true, Some(cluster)) = (self.target.uses_helm_storage(), self.target.cluster()) else {
             return Ok(false);
         };
         let state = release_state(cluster.client(), who).await?;
@@ -152,7 +152,7 @@ impl<D: Deployer> Reconciler<D> {
     /// A release helm left `pending-*`: recovered if abandoned (older than any helm run the
     /// provisioner allows), else waited for (another replica's helm may still be running).
     async fn wait_for_pending(&self, who: &Tenant) -> Result<Option<std::time::Duration>> {
-        let (true, Some(cluster)) = (self.deployer.uses_helm_storage(), &self.cluster) else {
+        let (true, Some(cluster)) = (self.target.uses_helm_storage(), self.target.cluster()) else {
             return Ok(None);
         };
         let Some(state) = release_state(cluster.client(), who).await?.filter(|s| s.is_pending()) else {
@@ -167,7 +167,7 @@ impl<D: Deployer> Reconciler<D> {
                 "release is pending in helm; waiting for it to finish or be abandoned");
             return Ok(Some(wait.max(std::time::Duration::from_secs(1))));
         }
-        self.deployer.recover(who, &state).await?;
+        self.target.recover(who, &state).await?;
         self.metrics.pending_recovered();
         Ok(None)
     }

@@ -4,7 +4,6 @@
 use chrono::{SecondsFormat, Utc};
 
 use super::{Next, Reconciler};
-use crate::deploy::Deployer;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::tenants::{Condition, Phase, TenantResource, TenantStatus};
@@ -28,7 +27,7 @@ pub fn condition(
     }
 }
 
-impl<D: Deployer> Reconciler<D> {
+impl Reconciler {
     /// Writes a status in the tenant's current order: `phase`, `Ready` and whatever `edit` sets.
     pub(super) async fn set_status(
         &self,

@@ -105,7 +105,7 @@ pub struct Replica {
 impl Replica {
     pub async fn start(config: Config) -> Replica {
         let app = Application::build(config).await.expect("the provisioner starts");
-        let health = app.health.clone();
+        let health = app.health().clone();
         let shutdown = CancellationToken::new();
         let run = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         tokio::time::timeout(WAIT, health.readiness.wait_for("consumer", true))

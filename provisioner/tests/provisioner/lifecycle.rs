@@ -114,7 +114,7 @@ async fn a_purchase_replayed_from_the_dead_letter_queue_after_a_cancellation_ins
     props = with_header(props, DEAD_ERROR, long("gave up after 3 retries: API server unreachable"));
     h.t.publish("", &h.t.name("dead"), &purchase.to_json(), props).await;
 
-    let runtime = consumer::Runtime::start(&h.config.common, "dlq");
+    let runtime = eda_common::service::Service::start(&h.config.common, "dlq", consumer::PUBLISH_TIMEOUT);
     let args = consumer::config::ReplayArgs { all: true, ..Default::default() };
     let report = consumer::dlq::replay(&runtime, &args, &mut Vec::new()).await.expect("the replay runs");
     assert_eq!(report.replayed, 1);

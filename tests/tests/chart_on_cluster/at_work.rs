@@ -96,7 +96,7 @@ async fn start_provisioner(
     config.chart_root = repo_root();
     t.track_service("provisioner", config.common.retry_delays.0.len());
     let app = provisioner::Application::build(config).await.expect("the provisioner starts");
-    let readiness = app.health.readiness.clone();
+    let readiness = app.health().readiness.clone();
     let running = Running::spawn(|stop| tokio::spawn(app.run_until_stopped(stop)));
     tokio::time::timeout(WITHIN, readiness.wait_for("consumer", true))
         .await

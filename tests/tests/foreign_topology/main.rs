@@ -55,14 +55,14 @@ async fn every_service_starts_and_handles_a_purchase_on_an_events_exchange_anoth
     c.mode = provisioner::config::Mode::Plan;
     t.track_service("provisioner", c.common.retry_delays.0.len());
     let app = provisioner::Application::build(c).await.expect("the provisioner builds");
-    let provisioner_health = app.health.clone();
+    let provisioner_health = app.health().clone();
     tasks.push(tokio::spawn(app.run_until_stopped(stop.clone())));
     within("the provisioner consuming", provisioner_health.readiness.wait_for("consumer", true)).await;
 
     let mut args = eda_common::CommonArgs::for_prefix(&t.prefix);
     args.amqp_url = Some(eda_tests::broker::amqp_url().into());
     t.track_service("audit", args.retry_delays.0.len());
-    let rt = consumer::Runtime::start(&args, "audit");
+    let rt = eda_common::service::Service::start(&args, "audit", consumer::PUBLISH_TIMEOUT);
     let printed = eda_tests::captured::Captured::default();
     let log = consumer::config::LogArgs { bindings: vec!["#".into()], name: "audit".into() };
     let (tap_rt, out, tap_stop) = (rt.clone(), printed.clone(), stop.clone());

@@ -95,7 +95,7 @@ async fn one_purchase_carries_its_trace_id_through_every_hop_on_a_real_cluster()
     c.chart_root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     t.track_service("provisioner", c.common.retry_delays.0.len());
     let app = provisioner::Application::build(c).await.expect("the provisioner builds");
-    let health = app.health.clone();
+    let health = app.health().clone();
     tasks.push(("provisioner", tokio::spawn(app.run_until_stopped(stop.clone()))));
     within("the provisioner consuming", health.readiness.wait_for("consumer", true)).await;
 
