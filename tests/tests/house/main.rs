@@ -24,6 +24,11 @@ fn modules(src: &Path) -> BTreeMap<Vec<String>, PathBuf> {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let rel = path.strip_prefix(src).unwrap().with_extension("");
+                // A main.rs beside lib.rs is a binary crate of its own; taking it for the root
+                // module would hide the library root's re-exports (`crate::Error`).
+                if rel == Path::new("main") && src.join("lib.rs").exists() {
+                    continue;
+                }
                 let mut segments: Vec<String> =
                     rel.iter().map(|s| s.to_string_lossy().into_owned()).collect();
                 if matches!(segments.last().map(String::as_str), Some("mod" | "lib" | "main")) {
@@ -199,4 +204,26 @@ fn the_checker_finds_a_circle_and_ignores_a_use_of_the_parent() {
     );
     std::fs::write(src.join("b.rs"), "pub struct B;\n").unwrap();
     assert!(circles_in(src, "t").is_empty());
+}
+
+#[test]
+fn the_checker_follows_a_grouped_use_of_the_crate_root_through_its_re_export() {
+    // dbwriter's error.rs ⇄ db.rs, before classify.rs: `use crate::{Error, Result}` one way, a
+    // path written in code the other; the binary's main.rs beside lib.rs hid the re-export.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    std::fs::write(src.join("lib.rs"), "pub mod db;\nmod error;\n\npub use error::{Error, Result};\n")
+        .unwrap();
+    std::fs::write(src.join("main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(
+        src.join("db.rs"),
+        "use crate::{Error, Result};\npub fn is_transient() -> bool { true }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("error.rs"),
+        "pub enum Error {}\nimpl Error {\n    pub fn t(&self) -> bool {\n        crate::db::is_transient()\n    }\n}\n",
+    )
+    .unwrap();
+    assert_eq!(circles_in(src, "t"), [vec!["t::db".to_string(), "t::error".to_string()]]);
 }
