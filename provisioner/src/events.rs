@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::database::DatabaseReady;
 use crate::deploy::{Deployed, Release};
 use crate::order::{Order, Tenant};
+use crate::tenants::OrderRef;
 
 /// The `app` segment of every event the provisioner publishes.
 pub const APP: &str = "provisioner";
@@ -81,13 +82,17 @@ fn order_fields(order: &Order) -> Value {
 }
 
 /// `failed`: the reconciler gave up on the tenant's newest order (it tries again at the next
-/// resync or order); `error` says why, `order_id` which order.
-pub fn failed(company: &str, order: &Order, order_id: &str, error: &str) -> Envelope {
+/// resync or order); `error` says why, `order_id` which order, `failed_event_type` (when the
+/// Tenant recorded it) what kind of order it was.
+pub fn failed(company: &str, order: &Order, cause: &OrderRef, error: &str) -> Envelope {
     let mut extra = order_fields(order);
     if let Value::Object(extra) = &mut extra {
         extra.insert("error".into(), error.into());
-        extra.insert("order_id".into(), order_id.into());
-        extra.insert("failed_message_id".into(), order_id.into());
+        extra.insert("order_id".into(), cause.id.clone().into());
+        extra.insert("failed_message_id".into(), cause.id.clone().into());
+        if let Some(event_type) = &cause.event_type {
+            extra.insert("failed_event_type".into(), event_type.clone().into());
+        }
     }
     tenant_event(company, &order.tenant, "failed", extra)
 }

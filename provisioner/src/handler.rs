@@ -60,7 +60,13 @@ impl Provisioner {
         Ok(TenantSpec::present(&order, envelope.body_str("archtype").unwrap_or_default(), stamp))
     }
 
-    async fn record(&self, spec: TenantSpec, stamp: OrderStamp, message: &Message) -> Result<Vec<Envelope>> {
+    async fn record(
+        &self,
+        mut spec: TenantSpec,
+        stamp: OrderStamp,
+        message: &Message,
+    ) -> Result<Vec<Envelope>> {
+        spec.order.event_type = Some(message.envelope.event_type().to_string());
         let name = tenant_name(&spec.namespace, &spec.release);
         let tenant = spec.tenant();
         let order_span = eda_common::telemetry::current_traceparent(message.envelope.trace_id());

@@ -91,7 +91,7 @@ impl Reconciler {
         let already_failed = status.observes(&tenant.spec.order.id) && status.phase == Some(Phase::Failed);
         if !already_failed {
             let order = tenant.spec.order();
-            let event = events::failed(&self.company, &order, &tenant.spec.order.id, &message);
+            let event = events::failed(&self.company, &order, &tenant.spec.order, &message);
             self.publish(&event, &tenant.spec.order.id, "failed").await?;
         }
         let reason = if error.is_transient() { "RetriesExhausted" } else { "PermanentError" };

@@ -21,16 +21,21 @@ impl Desired {
     }
 }
 
-/// The newest order: its message id and event time (RFC 3339, nanoseconds).
+/// The newest order: its message id, event time (RFC 3339, nanoseconds) and event type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderRef {
     pub id: String,
     pub time: String,
+    /// The order's event type, for the `failed_event_type` of a `failed` the reconciler
+    /// publishes; absent on Tenants written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
 }
 
 impl OrderRef {
     pub fn of(stamp: &OrderStamp) -> Self {
-        OrderRef { id: stamp.id.clone(), time: stamp.time_text() }
+        OrderRef { id: stamp.id.clone(), time: stamp.time_text(), event_type: None }
     }
 
     /// The stamp, or `None` for a time that is not RFC 3339 (written by hand): any order
@@ -254,7 +259,7 @@ mod tests {
             hardware: if desired == Desired::Present { "dedicated".into() } else { String::new() },
             trace_id: String::new(),
             desired,
-            order: OrderRef { id: id.into(), time: time.into() },
+            order: OrderRef { id: id.into(), time: time.into(), event_type: None },
         }
     }
 

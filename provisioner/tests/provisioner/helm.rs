@@ -141,6 +141,11 @@ async fn a_chart_that_never_becomes_ready_fails_the_order_with_helms_reason() {
     let error = events[1].1["error"].as_str().unwrap();
     assert!(error.starts_with("helm upgrade failed: exit status 1"), "{error}");
     assert!(error.contains("context deadline exceeded"), "helm's own reason: {error}");
+    assert_eq!(
+        events[1].1["failed_event_type"],
+        format!("mycompany.producer.event.{client}.published"),
+        "the order the Tenant recorded"
+    );
     let status = helm_status(&h, &client, "product-a");
     assert_eq!(status["info"]["status"], "failed", "helm recorded the failed release");
     // The order was recorded; the reconciler owns the retries of its effects (DESIGN.md §8).
