@@ -145,3 +145,15 @@ pub fn superseded_event(
     }
     envelope
 }
+
+/// Every log line of this thread from now on, at every level, until the guard drops: the
+/// producer runs on the test's (current-thread) runtime, so its lines are all here.
+pub fn capture_logs() -> (eda_tests::captured::Captured, tracing::subscriber::DefaultGuard) {
+    let captured = eda_tests::captured::Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
+}
