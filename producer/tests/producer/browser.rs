@@ -142,6 +142,15 @@ impl Browser {
         found.as_array().map_or(0, Vec::len)
     }
 
+    /// The names and values of the cookies the browser would send to the current page.
+    pub async fn cookies(&self) -> Vec<(String, String)> {
+        let all = self.call(reqwest::Method::GET, "/cookie", Value::Null).await;
+        let pairs = all.as_array().cloned().unwrap_or_default().into_iter();
+        pairs
+            .map(|c| (c["name"].as_str().unwrap().to_owned(), c["value"].as_str().unwrap().to_owned()))
+            .collect()
+    }
+
     pub async fn current_url(&self) -> String {
         self.call(reqwest::Method::GET, "/url", Value::Null).await.as_str().unwrap().to_owned()
     }

@@ -4,7 +4,9 @@
 mod auth;
 mod bad_input;
 mod browser;
+mod browser_sign_in;
 mod browser_tenants;
+mod csrf;
 mod helpers;
 mod ledger;
 mod openapi;

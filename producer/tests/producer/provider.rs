@@ -48,7 +48,7 @@ impl OpenIdProvider {
             .env("EDA_OIDC_PORTAL_SECRET", &portal_secret)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
             .expect("start node (scripts/test-tools.sh installs it)");
@@ -59,6 +59,8 @@ impl OpenIdProvider {
             .unwrap()
             .expect("the provider printed its issuer");
         let issuer = serde_json::from_str::<Value>(&first).unwrap()["issuer"].as_str().unwrap().to_owned();
+        // oidc-provider prints notices on stdout later: read them, or node dies of a broken pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         OpenIdProvider { issuer, portal_secret, http: reqwest::Client::new(), _node: node }
     }
 

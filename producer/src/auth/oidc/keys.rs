@@ -73,7 +73,7 @@ impl KeySet {
 /// The usable keys of the JWKS at `uri` (a key of a type this producer cannot use is skipped).
 async fn download(http: &reqwest::Client, uri: &str) -> anyhow::Result<Vec<Jwk>> {
     let fail = |what: String| anyhow::anyhow!("cannot read the OpenID provider's JWKS at {uri}: {what}");
-    let response = http.get(uri).send().await.map_err(|e| fail(e.to_string()))?;
+    let response = http.get(uri).send().await.map_err(|e| fail(super::chain(&e)))?;
     if !response.status().is_success() {
         return Err(fail(format!("it answered {}", response.status())));
     }

@@ -106,7 +106,7 @@ impl Provider {
             .context("cannot build the HTTP client for the OpenID provider")?;
         let discovery = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
         let fail = |what: String| anyhow::anyhow!("OpenID discovery at {discovery} failed: {what}");
-        let response = http.get(&discovery).send().await.map_err(|e| fail(e.to_string()))?;
+        let response = http.get(&discovery).send().await.map_err(|e| fail(chain(&e)))?;
         if !response.status().is_success() {
             return Err(fail(format!("it answered {}", response.status())));
         }
@@ -176,6 +176,17 @@ impl Provider {
     pub fn public_origin(&self) -> String {
         self.redirect_url.origin().ascii_serialization()
     }
+}
+
+/// An error with its causes, `a: b: c` (reqwest's own message leaves out why a request failed).
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 fn is_loopback(url: &Url) -> bool {

@@ -1,0 +1,58 @@
+//! Cross-site request forgery: the browser of a basic-auth user resends its credentials to the
+//! portal on its own, so a form on another site could order with them. A state-changing portal
+//! request a browser says came from elsewhere is refused (403, logged); the portal's own form
+//! goes through.
+
+use eda_tests::broker::TestBroker;
+
+use crate::helpers::*;
+
+const FORM: &str = "client=csrf01&environment=development&archtype=saas&hardware=dedicated&product=product-a";
+
+#[tokio::test]
+async fn a_cross_site_form_post_is_refused_with_403_and_logged_and_the_same_site_one_orders() {
+    let (logs, _guard) = capture_logs();
+    let t = TestBroker::new().await;
+    let mut config = config(&t);
+    config.api_tokens = None;
+    let hash = producer::auth::password::hash_password("csrf pass").unwrap();
+    config.basic_auth = Some(format!("buyer:{hash}").into());
+    let app = TestApp::spawn_with(t, config, true).await;
+    let tap = app.tap().await;
+    let post = |headers: &[(&str, String)]| {
+        let mut request = app
+            .client
+            .post(app.url("/"))
+            .basic_auth("buyer", Some("csrf pass"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(FORM);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        request.send()
+    };
+
+    let evil = "http://evil.example".to_owned();
+    let forged = [
+        vec![("origin", evil.clone()), ("sec-fetch-site", "cross-site".into())],
+        vec![("origin", evil.clone())],
+        vec![("origin", "null".into())],
+        vec![("sec-fetch-site", "same-site".into())],
+    ];
+    for headers in &forged {
+        let response = post(headers).await.unwrap();
+        assert_eq!(response.status(), 403, "{headers:?}");
+        assert!(response.text().await.unwrap().contains("Cross-site request refused"));
+    }
+    let own = post(&[("origin", app.base.clone()), ("sec-fetch-site", "same-origin".into())]).await.unwrap();
+    assert_eq!(own.status(), 303, "the portal's own form orders");
+    let published = app.t.take(&tap, 1, WAIT).await;
+    assert_eq!(published[0].routing_key.as_str(), "mycompany.producer.event.csrf01.published");
+    assert_eq!(app.t.queue_len(&tap).await, 0, "only the same-site order was published");
+    app.stop().await;
+
+    let logs = logs.text();
+    let refusals = logs.lines().filter(|l| l.contains("cross-site request refused")).count();
+    assert_eq!(refusals, forged.len(), "each refusal is logged: {logs}");
+    assert!(logs.contains("evil.example"), "the log says where it came from");
+}
