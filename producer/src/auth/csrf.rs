@@ -11,11 +11,13 @@ use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
 use super::Auth;
+use crate::error::ApiError;
 
 /// The form field that carries a session's CSRF token.
 pub const FORM_FIELD: &str = "csrf";
 
-/// Portal layer: refuses a state-changing request a browser says came from another site.
+/// Portal (and API) layer: refuses a state-changing request a browser says came from another
+/// site: 403, plain text on the portal, the API's JSON error on the API.
 pub async fn refuse_cross_site(State(auth): State<Auth>, request: Request, next: Next) -> Response {
     let method = request.method();
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
@@ -30,6 +32,9 @@ pub async fn refuse_cross_site(State(auth): State<Auth>, request: Request, next:
             sec_fetch_site = header("sec-fetch-site"),
             "cross-site request refused: {why}"
         );
+        if request.uri().path().starts_with("/api/") {
+            return ApiError::Forbidden("cross-site request refused".into()).into_response();
+        }
         return (StatusCode::FORBIDDEN, "Cross-site request refused.\n").into_response();
     }
     next.run(request).await
