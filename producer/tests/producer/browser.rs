@@ -222,10 +222,7 @@ impl Browser {
 /// producer, the order's trace id and its message id.
 async fn order_in_the_portal(browser: &Browser, client: &str) -> (TestApp, Uuid, String) {
     let t = TestBroker::new().await;
-    let mut config = config(&t);
-    config.api_tokens = None;
-    let hash = producer::auth::password::hash_password("browser pass").unwrap();
-    config.basic_auth = Some(format!("buyer:{hash}").into());
+    let config = config_with_login(&t, "buyer", "browser pass");
     let app = TestApp::spawn_with(t, config, true).await;
     let tap = app.tap().await;
 

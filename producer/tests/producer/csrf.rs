@@ -13,10 +13,7 @@ const FORM: &str = "client=csrf01&environment=development&archtype=saas&hardware
 async fn a_cross_site_form_post_is_refused_with_403_and_logged_and_the_same_site_one_orders() {
     let (logs, _guard) = capture_logs();
     let t = TestBroker::new().await;
-    let mut config = config(&t);
-    config.api_tokens = None;
-    let hash = producer::auth::password::hash_password("csrf pass").unwrap();
-    config.basic_auth = Some(format!("buyer:{hash}").into());
+    let config = config_with_login(&t, "buyer", "csrf pass");
     let app = TestApp::spawn_with(t, config, true).await;
     let tap = app.tap().await;
     let post = |headers: &[(&str, String)]| {

@@ -33,6 +33,15 @@ pub fn config(t: &TestBroker) -> Config {
     config
 }
 
+/// [`config`] with the basic-auth login `user`:`password` instead of the API token.
+pub fn config_with_login(t: &TestBroker, user: &str, password: &str) -> Config {
+    let mut config = config(t);
+    config.api_tokens = None;
+    let hash = producer::auth::password::hash_password(password).unwrap();
+    config.basic_auth = Some(format!("{user}:{hash}").into());
+    config
+}
+
 impl TestApp {
     /// A producer with the default test settings, connected and its status feed consuming.
     pub async fn spawn() -> TestApp {
