@@ -1,7 +1,8 @@
 //! The portal's OpenID Connect sign-in in a real headless browser, against a real provider
 //! (oidc-provider): the buyer of `acme` signs in at the provider, orders for acme, is refused
 //! for `other`, and sees only acme on every page; signing out ends the session; the operator
-//! then signs in and sees every client. No cookie or client secret reaches a log line.
+//! then signs in and sees every client; another replica with the same session key serves the
+//! session. No cookie or client secret reaches a log line.
 
 use chrono::Utc;
 use eda_tests::broker::TestBroker;
@@ -46,8 +47,10 @@ async fn a_buyer_signs_in_orders_for_its_client_only_sees_only_it_and_signs_out_
     let at = Utc::now() - chrono::Duration::hours(1);
     ledger.tenant("acme", "product-a", "dedicated", "provisioned", at).await;
     let other_trace = ledger.tenant("other", "product-b", "classic", "provisioned", at).await;
+    let key = format!("the-replicas-shared-session-key-{}", uuid::Uuid::new_v4().simple());
     let app = producer_for(&provider, TestBroker::new().await, |c| {
         c.database_url = Some(ledger.reader_url.clone().into());
+        c.sign_in.session_key = Some(key.clone().into());
     })
     .await;
     let tap = app.tap().await;
@@ -97,10 +100,31 @@ async fn a_buyer_signs_in_orders_for_its_client_only_sees_only_it_and_signs_out_
     assert_eq!(browser.text("#signed-in-as").await, "operator");
     assert_eq!(rows(&browser).await, ["acme", "other"]);
 
+    // The session is the cookie: another replica with the same key serves it, one with another
+    // key sends the browser to sign in.
+    let (_, operator_cookie) = browser.cookies().await.into_iter().find(|(n, _)| n == "eda_session").unwrap();
+    let same_key =
+        producer_for(&provider, TestBroker::new().await, |c| c.sign_in.session_key = Some(key.into())).await;
+    let other_key = producer_for(&provider, TestBroker::new().await, |_| {}).await;
+    let with_cookie = |replica: &TestApp| {
+        let request =
+            replica.client.get(replica.url("/")).header("cookie", format!("eda_session={operator_cookie}"));
+        request.send()
+    };
+    let served = with_cookie(&same_key).await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert!(served.text().await.unwrap().contains(r#"id="signed-in-as">operator<"#));
+    let refused = with_cookie(&other_key).await.unwrap();
+    assert_eq!(refused.status(), 303);
+    assert!(refused.headers()["location"].to_str().unwrap().starts_with(&provider.issuer));
+
     browser.quit().await;
+    same_key.stop().await;
+    other_key.stop().await;
     app.stop().await;
     let logs = logs.text();
     assert!(logs.contains("signed in") && logs.contains("signed out"), "{logs}");
     assert!(!logs.contains(&session_cookie), "the session cookie appears in the logs");
+    assert!(!logs.contains(&operator_cookie), "the operator's session cookie appears in the logs");
     assert!(!logs.contains(&provider.portal_secret), "the client secret appears in the logs");
 }

@@ -65,3 +65,52 @@ async fn a_cross_site_form_post_is_refused_with_403_and_logged_and_the_same_site
     assert_eq!(refusals, forged.len() + 1, "each refusal is logged: {logs}");
     assert!(logs.contains("evil.example"), "the log says where it came from");
 }
+
+/// A page of another site (`localhost`, where the portal is `127.0.0.1`) with a form that posts
+/// an order to the portal, as the issue's attacker would host it.
+async fn evil_site(portal: &str) -> (String, tokio::task::JoinHandle<()>) {
+    let fields: String = url::form_urlencoded::parse(FORM.as_bytes())
+        .map(|(k, v)| format!(r#"<input type="hidden" name="{k}" value="{v}">"#))
+        .collect();
+    let page = format!(
+        r#"<!doctype html><html><body><form method="post" action="{portal}/">{fields}<button id="win" type="submit">Win a prize</button></form></body></html>"#
+    );
+    let app =
+        axum::Router::new().route("/", axum::routing::get(move || async move { axum::response::Html(page) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://localhost:{}/", listener.local_addr().unwrap().port());
+    (url, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
+}
+
+#[tokio::test]
+async fn in_a_real_browser_a_form_on_another_site_cannot_order_with_the_cached_basic_login() {
+    let t = TestBroker::new().await;
+    let config = config_with_login(&t, "buyer", "csrf pass");
+    let app = TestApp::spawn_with(t, config, true).await;
+    let tap = app.tap().await;
+    let browser = crate::browser::Browser::start().await;
+    // The buyer is signed in: the browser holds the basic login for the portal.
+    browser.goto(&app.url("/").replace("http://", "http://buyer:csrf%20pass@")).await;
+    assert_eq!(browser.text("h1").await, "Buy a product");
+
+    let (evil, server) = evil_site(&app.base).await;
+    browser.goto(&evil).await;
+    browser.click("#win").await;
+    browser.wait_for_url(|u| u == app.url("/")).await;
+    assert_eq!(browser.text("body").await, "Cross-site request refused.");
+
+    // The portal's own form still orders.
+    browser.goto(&app.url("/")).await;
+    browser.type_into("#client", "csrf02").await;
+    browser.click("#submit").await;
+    let published = app.t.take(&tap, 1, WAIT).await;
+    assert_eq!(
+        published[0].routing_key.as_str(),
+        "mycompany.producer.event.csrf02.published",
+        "only the portal's own"
+    );
+
+    server.abort();
+    browser.quit().await;
+    app.stop().await;
+}
