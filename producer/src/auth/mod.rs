@@ -232,15 +232,12 @@ impl Auth {
 
     /// The user of a basic-auth credential that matches the login.
     async fn login_matches(&self, encoded: &str) -> Option<String> {
-        let Some(login) = &self.inner.login else { return None };
-        let Some(decoded) = base64::engine::general_purpose::STANDARD
+        let login = self.inner.login.as_ref()?;
+        let decoded = base64::engine::general_purpose::STANDARD
             .decode(encoded)
             .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-        else {
-            return None;
-        };
-        let Some((user, password)) = decoded.split_once(':') else { return None };
+            .and_then(|b| String::from_utf8(b).ok())?;
+        let (user, password) = decoded.split_once(':')?;
         let seen = digest(&decoded);
         let known = self
             .inner
