@@ -13,12 +13,8 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$dir/node_modules
   exit 0
 fi
 if ! command -v npm >/dev/null 2>&1; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  echo "installing npm from the OS packages" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq >/dev/null
-  $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+  . "$(dirname "$0")/lib/os-package.sh"
+  os_package npm npm
 fi
 version="$(node -p "require('$fixture/package.json').dependencies['oidc-provider']")"
 echo "installing oidc-provider $version from npm into $dir" >&2
