@@ -28,6 +28,10 @@ pub struct Config {
     #[arg(long = "insecure-no-auth", env = "PRODUCER_INSECURE_NO_AUTH")]
     pub insecure_no_auth: bool,
 
+    /// Sign-in with an OpenID provider and the portal's session cookie.
+    #[command(flatten)]
+    pub sign_in: crate::auth::settings::SignInArgs,
+
     /// The product catalog, YAML (`PROVISIONER_CATALOG`; default the built-in catalog).
     #[arg(long = "catalog", env = "PROVISIONER_CATALOG")]
     pub catalog: Option<PathBuf>,
@@ -73,6 +77,7 @@ impl Config {
             api_tokens: None,
             basic_auth: None,
             insecure_no_auth: false,
+            sign_in: crate::auth::settings::SignInArgs::default(),
             catalog: None,
             origin: "Cloud".into(),
             publish_timeout: Duration::from_secs(5),

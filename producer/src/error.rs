@@ -36,6 +36,9 @@ pub enum ApiError {
     UnsupportedMediaType { expected: &'static str },
     #[error("authentication required")]
     Unauthorized { basic_realm: bool },
+    /// Signed in, but not for this client (or a cross-site request): 403 saying which.
+    #[error("{0}")]
+    Forbidden(String),
     /// The broker did not confirm the event in time; nothing was accepted: 503.
     #[error("the event could not be published (broker unavailable or publish not confirmed); retry later")]
     Unavailable(#[source] PublishError),
@@ -64,6 +67,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unavailable(_) | ApiError::NoLedger | ApiError::LedgerUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

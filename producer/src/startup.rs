@@ -39,8 +39,7 @@ impl Application {
     /// Checks the settings (refusing to start without credentials), reads the catalog, binds
     /// `HTTP_ADDR`, and starts the broker connection and the status feed.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let auth =
-            Auth::new(config.api_tokens.as_ref(), config.basic_auth.as_ref(), config.insecure_no_auth)?;
+        let auth = Auth::from_config(&config).await?;
         if auth.is_open() {
             tracing::warn!(
                 "--insecure-no-auth: the portal and the API are open to anyone who can reach them"

@@ -8,6 +8,7 @@ use eda_common::{Envelope, Publisher};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::identity::{Grant, Identity};
 use crate::catalog::Catalog;
 use crate::error::ApiError;
 use crate::feed::{TimelineEntry, TraceCache};
@@ -62,6 +63,26 @@ impl AppState {
         }
     }
 
+    /// The timeline of a trace as `viewer` may see it: only the events of the clients it is
+    /// granted. A trace with events and none of them visible is another client's: 403.
+    pub async fn timeline_for(
+        &self,
+        trace_id: Uuid,
+        viewer: &Identity,
+    ) -> Result<Vec<Arc<TimelineEntry>>, ApiError> {
+        let timeline = self.timeline(trace_id).await;
+        if viewer.grant == Grant::Every {
+            return Ok(timeline);
+        }
+        let total = timeline.len();
+        let visible: Vec<_> = timeline.into_iter().filter(|e| visible_to(e, &viewer.grant)).collect();
+        if total > 0 && visible.is_empty() {
+            tracing::warn!(identity = %viewer.name, trace_id = %trace_id, "refused: the trace is another client's");
+            return Err(ApiError::Forbidden(format!("trace {trace_id} is not one of your clients'")));
+        }
+        Ok(visible)
+    }
+
     /// Publishes with a confirm; only a confirmed event is accepted (503 otherwise).
     pub async fn publish(&self, envelope: &Envelope) -> Result<Accepted, ApiError> {
         let trace_id = envelope.trace_id();
@@ -86,5 +107,13 @@ impl AppState {
             status_url: format!("/api/v1/traces/{trace_id}"),
             message_id,
         })
+    }
+}
+
+/// Whether `grant` covers the client an event is for (its event type's client segment).
+pub fn visible_to(entry: &TimelineEntry, grant: &Grant) -> bool {
+    match grant {
+        Grant::Every => true,
+        Grant::Clients(_) => entry.client().is_some_and(|c| grant.covers(c)),
     }
 }

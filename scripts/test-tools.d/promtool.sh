@@ -3,10 +3,6 @@
 # silent when present; installs Debian's prometheus package (which ships promtool) otherwise.
 set -euo pipefail
 command -v promtool >/dev/null 2>&1 && exit 0
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-echo "installing promtool (Debian's prometheus package) from the OS packages" >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq >/dev/null
-$sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+. "$(dirname "$0")/lib/os-package.sh"
+os_package "promtool (Debian's prometheus package)" prometheus
 command -v promtool >/dev/null || { echo "promtool.sh: promtool still missing" >&2; exit 1; }

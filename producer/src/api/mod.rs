@@ -46,7 +46,8 @@ pub fn routes() -> Vec<ApiRoute> {
     ]
 }
 
-/// The API router, guarded routes behind the API auth.
+/// The API router, guarded routes behind the API auth; a write a browser says came from
+/// another site is refused as on the portal (no CORS is served, so none is legitimate).
 pub fn router(auth: Auth) -> Router<AppState> {
     let (mut guarded, mut open) = (Router::new(), Router::new());
     for r in routes() {
@@ -56,7 +57,10 @@ pub fn router(auth: Auth) -> Router<AppState> {
             open = open.route(r.path, r.handler);
         }
     }
-    guarded.route_layer(from_fn_with_state(auth, auth::require_api)).merge(open)
+    guarded
+        .route_layer(from_fn_with_state(auth.clone(), auth::require_api))
+        .route_layer(from_fn_with_state(auth, auth::csrf::refuse_cross_site))
+        .merge(open)
 }
 
 /// The document as served: the order's `environment`, `hardware` and `product` list this

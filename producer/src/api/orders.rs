@@ -7,32 +7,37 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::Extension;
 use axum::Json;
 use eda_common::client_name::validate_dns1123_label;
 use eda_common::{ClientName, Envelope, EventType};
 use serde_json::Map;
 
 use super::body;
+use crate::auth::identity::Identity;
 use crate::error::{ApiError, FieldError};
 use crate::order::Order;
 use crate::state::{Accepted, AppState};
 
-/// Validates an order and publishes its `published` event.
+/// Validates an order and publishes its `published` event; 403 for a client not granted.
 pub async fn create(
     State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let fields = body::json_object(&headers, body)?;
     let order = Order::from_fields(&fields, &state.catalog).map_err(ApiError::Invalid)?;
+    identity.may_act_for(order.client.as_str())?;
     let envelope = order.envelope(&state.publishing).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((StatusCode::ACCEPTED, Json(state.publish(&envelope).await?)))
 }
 
 /// Publishes `cancelled` for a client's product, in a new trace. `?namespace=` when the
-/// order named one other than the client.
+/// order named one other than the client. 403 for a client not granted.
 pub async fn cancel(
     State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
     Path((client, product)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
@@ -52,6 +57,7 @@ pub async fn cancel(
     let Some(client) = client.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Invalid(errors));
     };
+    identity.may_act_for(client.as_str())?;
     let company = &state.publishing.company;
     let event_type = EventType::new(company, "producer", client.as_str(), "cancelled")
         .map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -32,7 +32,7 @@ impl TenantChange {
             return None;
         }
         let field = |key: &str| entry.fields.get(key).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
-        let client = entry.event_type.split('.').nth(3)?.to_owned();
+        let client = entry.client()?.to_owned();
         let release = field("release").or_else(|| field("product"))?.to_owned();
         let namespace = field("namespace").unwrap_or(&client).to_owned();
         Some(TenantChange {

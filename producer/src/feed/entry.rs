@@ -76,6 +76,14 @@ impl TimelineEntry {
     }
 }
 
+impl TimelineEntry {
+    /// The client the event is for: its event type's client segment
+    /// (`<company>.<app>.event.<client>.<action>`).
+    pub fn client(&self) -> Option<&str> {
+        self.event_type.split('.').nth(3)
+    }
+}
+
 fn cut(s: &str) -> String {
     match s.char_indices().nth(MAX_FIELD_CHARS) {
         Some((at, _)) => format!("{}…", &s[..at]),

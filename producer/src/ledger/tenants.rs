@@ -28,11 +28,13 @@ pub struct TenantQuery {
     pub status: Option<&'static str>,
     pub after: Option<Cursor>,
     pub limit: u32,
+    /// The clients the asker may see (`None`: every client); not a parameter, the asker's grant.
+    pub visible: Option<Vec<String>>,
 }
 
 impl Default for TenantQuery {
     fn default() -> Self {
-        TenantQuery { client: None, status: None, after: None, limit: DEFAULT_LIMIT }
+        TenantQuery { client: None, status: None, after: None, limit: DEFAULT_LIMIT, visible: None }
     }
 }
 
@@ -225,6 +227,9 @@ pub fn page_sql(query: &TenantQuery) -> QueryBuilder<'static, Postgres> {
         // Client names are DNS labels: every one starting with the prefix sorts below prefix + '~'.
         sql.push(" AND client >= ").push_bind(prefix.clone());
         sql.push(" AND client < ").push_bind(format!("{prefix}~"));
+    }
+    if let Some(visible) = &query.visible {
+        sql.push(" AND client = ANY(").push_bind(visible.clone()).push(")");
     }
     if let Some(after) = &query.after {
         sql.push(" AND (client, namespace, release) > (")

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::page::{escape, layout};
+use super::page::{csrf_field, escape, layout};
+use crate::auth::identity::Identity;
 use crate::catalog::{Catalog, ARCHTYPES};
 use crate::error::FieldError;
 
@@ -37,8 +38,8 @@ impl FormView {
     }
 }
 
-/// The purchase page.
-pub fn render(catalog: &Catalog, view: &FormView) -> String {
+/// The purchase page for `viewer` (its session's CSRF token in the form).
+pub fn render(catalog: &Catalog, view: &FormView, viewer: Option<&Identity>) -> String {
     let products: Vec<(String, String)> = catalog
         .products
         .iter()
@@ -64,7 +65,7 @@ pub fn render(catalog: &Catalog, view: &FormView) -> String {
         r#"<h1>Buy a product</h1>
 {notice}{summary}
 <form method="post" action="/" class="order" novalidate>
-{client}
+{csrf}{client}
 {namespace}
 {product}
 {environment}
@@ -72,6 +73,7 @@ pub fn render(catalog: &Catalog, view: &FormView) -> String {
 {hardware}
 <button type="submit" id="submit">Place order</button>
 </form>"#,
+        csrf = csrf_field(viewer),
         client = text_field(
             view,
             "client",
@@ -84,7 +86,7 @@ pub fn render(catalog: &Catalog, view: &FormView) -> String {
         archtype = select(view, "archtype", "Architecture type", &archtypes),
         hardware = select(view, "hardware", "Hardware", &plain(&catalog.hardware)),
     );
-    layout("Buy a product", &main)
+    layout("Buy a product", &main, viewer)
 }
 
 fn text_field(view: &FormView, name: &str, label: &str, hint: &str) -> String {
@@ -129,7 +131,7 @@ mod tests {
         view.values.insert("client".into(), "<Bad>".into());
         view.values.insert("product".into(), "product-b".into());
         view.errors.push(FieldError::new("client", "client is invalid: has '<' at position 1"));
-        let html = render(&catalog, &view);
+        let html = render(&catalog, &view, None);
         assert!(html.contains(r#"value="&lt;Bad&gt;""#));
         assert!(html.contains(r#"<p class="error" id="client-error">client is invalid: has &#39;&lt;&#39;"#));
         assert!(html.contains(r#"<option value="product-b" selected>"#));

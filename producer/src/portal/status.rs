@@ -8,6 +8,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::page::{escape, layout};
+use crate::auth::identity::Identity;
 use crate::feed::TimelineEntry;
 
 /// Where an order stands, from the actions seen in its trace: never moves backwards, and
@@ -46,8 +47,8 @@ pub fn status(entries: &[Arc<TimelineEntry>]) -> &'static str {
     }
 }
 
-/// The page for `trace_id` with the events seen so far.
-pub fn render(trace_id: Uuid, entries: &[Arc<TimelineEntry>]) -> String {
+/// The page for `trace_id` with the events seen so far, for `viewer`.
+pub fn render(trace_id: Uuid, entries: &[Arc<TimelineEntry>], viewer: Option<&Identity>) -> String {
     let state = progress(entries.iter().map(|e| e.action.as_str()));
     let status = status(entries);
     let notice = superseded_notice(superseded(entries));
@@ -67,7 +68,7 @@ pub fn render(trace_id: Uuid, entries: &[Arc<TimelineEntry>]) -> String {
 <p class="live" id="live">Connecting to the live status…</p>
 <p><a href="/">Place another order</a></p>"#
     );
-    layout("Order status", &main)
+    layout("Order status", &main, viewer)
 }
 
 /// Why a superseded order did nothing and which order won; rendered hidden and empty for any
@@ -157,7 +158,7 @@ mod tests {
     fn a_superseded_page_names_the_newer_order_and_keeps_its_steps() {
         let entries =
             [entry("published", "m-stale", serde_json::json!({})), superseded_by("<m&newer>", "absent")];
-        let page = render(Uuid::nil(), &entries);
+        let page = render(Uuid::nil(), &entries, None);
         assert!(
             page.contains(r#"data-state="accepted">"#),
             "the steps still show the order accepted: {page}"
@@ -169,7 +170,7 @@ mod tests {
         assert!(page.contains(r#"<strong id="newer-desired">absent</strong>"#));
         assert_eq!(page.matches("<li data-id=").count(), 2, "both events are listed");
 
-        let page = render(Uuid::nil(), &entries[..1]);
+        let page = render(Uuid::nil(), &entries[..1], None);
         assert!(page.contains(r#"<p class="superseded" id="superseded" hidden>"#), "no notice: {page}");
         assert!(page.contains(r#"data-state="accepted" aria-live="polite">accepted</strong>"#), "{page}");
     }

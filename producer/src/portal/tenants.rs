@@ -1,18 +1,20 @@
 //! The tenants page (`GET /tenants`, DESIGN.md §10): every tenant the ledger knows, filtered
 //! by client prefix and status, a page at a time, each row linking to its trace's timeline;
 //! `tenants.js` keeps the rows live from `GET /tenants/live`, a stream of [`TenantChange`]s
-//! across tenants (the sign-in work will filter it by who may see which client).
+//! across tenants. A buyer sees only its clients' tenants, on the page and in the stream.
 
 use std::convert::Infallible;
 
 use axum::extract::{RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
+use axum::Extension;
 use futures_util::future::ready;
 use futures_util::stream::{Stream, StreamExt};
 
 use super::page::{escape, wide_layout};
 use crate::api::tenants::page;
+use crate::auth::identity::Identity;
 use crate::feed::{live, TenantChange};
 use crate::ledger::tenants::STATUSES;
 use crate::ledger::{Tenant, TenantPage, TenantQuery};
@@ -20,15 +22,19 @@ use crate::state::AppState;
 
 /// The page, or the API's JSON refusal (400 naming the parameter, 503 without a ledger). The
 /// filter form sends its empty fields ("any status"), which the page reads as absent.
-pub async fn show(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(viewer): Extension<Identity>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let raw = raw.map(|raw| {
         let given = url::form_urlencoded::parse(raw.as_bytes()).filter(|(_, value)| !value.is_empty());
         url::form_urlencoded::Serializer::new(String::new()).extend_pairs(given).finish()
     });
-    match page(&state, raw.as_deref()).await {
+    match page(&state, raw.as_deref(), &viewer).await {
         Ok(found) => {
             let query = TenantQuery::from_query(raw.as_deref()).unwrap_or_default();
-            Html(render(&query, &found)).into_response()
+            Html(render(&query, &found, Some(&viewer))).into_response()
         }
         Err(e) => e.into_response(),
     }
@@ -36,10 +42,15 @@ pub async fn show(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Res
 
 /// Every tenant change seen from now on, until the producer stops; a page that falls behind
 /// misses some changes, which a reload reads from the ledger.
-pub async fn live(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn live(
+    State(state): State<AppState>,
+    Extension(viewer): Extension<Identity>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let grant = viewer.grant;
     let changes =
-        live::entries(state.cache.subscribe(), state.stopping.clone(), "tenants").filter_map(|entry| {
-            ready(TenantChange::from_entry(&entry).map(|change| {
+        live::entries(state.cache.subscribe(), state.stopping.clone(), "tenants").filter_map(move |entry| {
+            let change = TenantChange::from_entry(&entry).filter(|change| grant.covers(&change.client));
+            ready(change.map(|change| {
                 let data = serde_json::to_string(&change).expect("a tenant change serializes");
                 Ok(Event::default().id(entry.message_id.as_str()).data(data))
             }))
@@ -47,8 +58,8 @@ pub async fn live(State(state): State<AppState>) -> Sse<impl Stream<Item = Resul
     Sse::new(changes).keep_alive(KeepAlive::default())
 }
 
-/// The page for `query` showing `found`.
-pub fn render(query: &TenantQuery, found: &TenantPage) -> String {
+/// The page for `query` showing `found` to `viewer`.
+pub fn render(query: &TenantQuery, found: &TenantPage, viewer: Option<&Identity>) -> String {
     let client = escape(query.client.as_deref().unwrap_or_default());
     let options: String = std::iter::once(("", "any status"))
         .chain(STATUSES.iter().map(|s| (*s, *s)))
@@ -92,7 +103,7 @@ pub fn render(query: &TenantQuery, found: &TenantPage) -> String {
 <nav class="pager">{first}{next}</nav>
 <p class="live" id="live">Connecting to live updates…</p>"#
     );
-    wide_layout("Tenants", &main)
+    wide_layout("Tenants", &main, viewer)
 }
 
 /// A row; `data-key` is how `tenants.js` finds it for a change.
@@ -140,7 +151,7 @@ mod tests {
             tenants: vec![tenant("acme"), tenant("ac<b>")],
             next_cursor: Some("ac/ac/x".into()),
         };
-        let page = render(&query, &found);
+        let page = render(&query, &found, None);
         assert!(page.contains(r#"<tr data-key="acme/product-a""#), "{page}");
         assert!(page.contains(r#"<span class="badge" data-status="provisioned">provisioned</span>"#));
         assert!(page.contains("<td data-label=\"Environment\">—</td>"));

@@ -38,10 +38,7 @@ async fn the_api_refuses_a_request_without_a_valid_token_with_401() {
 #[tokio::test]
 async fn the_portal_asks_for_the_basic_login_and_the_api_accepts_it_too() {
     let t = TestBroker::new().await;
-    let mut config = config(&t);
-    config.api_tokens = None;
-    let hash = producer::auth::password::hash_password("s3cret pass").unwrap();
-    config.basic_auth = Some(format!("ops:{hash}").into());
+    let config = config_with_login(&t, "ops", "s3cret pass");
     let app = TestApp::spawn_with(t, config, true).await;
 
     let asked = app.client.get(app.url("/")).send().await.unwrap();

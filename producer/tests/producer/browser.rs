@@ -142,6 +142,15 @@ impl Browser {
         found.as_array().map_or(0, Vec::len)
     }
 
+    /// The names and values of the cookies the browser would send to the current page.
+    pub async fn cookies(&self) -> Vec<(String, String)> {
+        let all = self.call(reqwest::Method::GET, "/cookie", Value::Null).await;
+        let pairs = all.as_array().cloned().unwrap_or_default().into_iter();
+        pairs
+            .map(|c| (c["name"].as_str().unwrap().to_owned(), c["value"].as_str().unwrap().to_owned()))
+            .collect()
+    }
+
     pub async fn current_url(&self) -> String {
         self.call(reqwest::Method::GET, "/url", Value::Null).await.as_str().unwrap().to_owned()
     }
@@ -213,10 +222,7 @@ impl Browser {
 /// producer, the order's trace id and its message id.
 async fn order_in_the_portal(browser: &Browser, client: &str) -> (TestApp, Uuid, String) {
     let t = TestBroker::new().await;
-    let mut config = config(&t);
-    config.api_tokens = None;
-    let hash = producer::auth::password::hash_password("browser pass").unwrap();
-    config.basic_auth = Some(format!("buyer:{hash}").into());
+    let config = config_with_login(&t, "buyer", "browser pass");
     let app = TestApp::spawn_with(t, config, true).await;
     let tap = app.tap().await;
 

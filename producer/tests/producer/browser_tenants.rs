@@ -23,10 +23,7 @@ async fn the_tenants_page_lists_filters_opens_timelines_and_follows_a_change_liv
     ledger.tenant("tenant-b1", "product-a", "dedicated", "failed", at).await;
 
     let t = TestBroker::new().await;
-    let mut config = config(&t);
-    config.api_tokens = None;
-    let hash = producer::auth::password::hash_password("tenants pass").unwrap();
-    config.basic_auth = Some(format!("ops:{hash}").into());
+    let mut config = config_with_login(&t, "ops", "tenants pass");
     config.database_url = Some(ledger.reader_url.clone().into());
     let app = TestApp::spawn_with(t, config, true).await;
 

@@ -33,6 +33,15 @@ pub fn config(t: &TestBroker) -> Config {
     config
 }
 
+/// [`config`] with the basic-auth login `user`:`password` instead of the API token.
+pub fn config_with_login(t: &TestBroker, user: &str, password: &str) -> Config {
+    let mut config = config(t);
+    config.api_tokens = None;
+    let hash = producer::auth::password::hash_password(password).unwrap();
+    config.basic_auth = Some(format!("{user}:{hash}").into());
+    config
+}
+
 impl TestApp {
     /// A producer with the default test settings, connected and its status feed consuming.
     pub async fn spawn() -> TestApp {
@@ -144,4 +153,16 @@ pub fn superseded_event(
         envelope.body.insert(key.into(), value.into());
     }
     envelope
+}
+
+/// Every log line of this thread from now on, at every level, until the guard drops: the
+/// producer runs on the test's (current-thread) runtime, so its lines are all here.
+pub fn capture_logs() -> (eda_tests::captured::Captured, tracing::subscriber::DefaultGuard) {
+    let captured = eda_tests::captured::Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
 }

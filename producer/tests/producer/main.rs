@@ -4,13 +4,17 @@
 mod auth;
 mod bad_input;
 mod browser;
+mod browser_sign_in;
 mod browser_tenants;
+mod csrf;
 mod helpers;
 mod ledger;
 mod openapi;
 mod orders;
 mod outage;
+mod provider;
 mod proxy;
+mod sign_in;
 mod sse;
 mod tenants;
 mod traces;

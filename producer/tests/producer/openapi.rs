@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 use crate::ledger::TestLedger;
+use crate::provider::{producer_for, OpenIdProvider};
 
 fn document() -> Value {
     serde_json::from_str(producer::api::OPENAPI).expect("openapi.json is JSON")
@@ -126,11 +127,12 @@ async fn the_served_document_is_the_file_and_every_example_is_accepted_as_docume
     app.stop().await;
 }
 
-/// `schemathesis run` of the served document with `--checks all`; its verdict and report.
-async fn schemathesis_run(app: &TestApp, selection: &[&str]) -> (bool, String) {
+/// `schemathesis run` of the served document with `--checks all` as the bearer of `token`; its
+/// verdict and report.
+async fn schemathesis_run(app: &TestApp, token: &str, selection: &[&str]) -> (bool, String) {
     let seed = std::env::var("EDA_SCHEMATHESIS_SEED").unwrap_or_else(|_| "20261202".into());
     let url = app.url("/api/v1/openapi.json");
-    let auth = format!("Authorization: Bearer {TOKEN}");
+    let auth = format!("Authorization: Bearer {token}");
     let mut args = vec!["run", url.as_str(), "--checks", "all", "--seed", seed.as_str(), "-H", auth.as_str()];
     args.extend_from_slice(selection);
     // Its caches (.schemathesis, .hypothesis) go to a directory of the test's own.
@@ -164,11 +166,32 @@ async fn schemathesis_with_every_check_finds_no_difference_between_the_document_
     // Every operation but the endless event stream: examples, coverage, fuzzing and stateful
     // phases (a fixed seed, so a failure reproduces; EDA_SCHEMATHESIS_SEED explores others).
     let sse = "/api/v1/traces/{trace_id}/events";
-    let (ok, report) = schemathesis_run(&app, &["--max-examples", "20", "--exclude-path", sse]).await;
+    let (ok, report) = schemathesis_run(&app, TOKEN, &["--max-examples", "20", "--exclude-path", sse]).await;
     assert!(ok && report.contains(" passed") && !report.contains("failed"), "{report}");
     assert!(report.contains("Stateful"), "every phase ran: {report}");
     // The stream stays open, so it gets its examples only; each event is checked against the
     // document's SSE schema.
-    let (ok, report) = schemathesis_run(&app, &["--phases", "examples", "--include-path", sse]).await;
+    let (ok, report) = schemathesis_run(&app, TOKEN, &["--phases", "examples", "--include-path", sse]).await;
     assert!(ok && report.contains("1 passed"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_as_a_buyer_of_one_client_finds_every_refusal_documented() {
+    // A buyer of acme (the provider's access token) is refused most generated clients, traces
+    // and tenant filters with 403: each must be a response the document declares.
+    let provider = OpenIdProvider::start().await;
+    let ledger = TestLedger::create().await;
+    for client in ["acme", "other"] {
+        ledger.tenant(client, "product-a", "dedicated", "provisioned", chrono::Utc::now()).await;
+    }
+    let t = eda_tests::broker::TestBroker::new().await;
+    let app = producer_for(&provider, t, |c| c.database_url = Some(ledger.reader_url.clone().into())).await;
+    let buyer = provider.machine_token("acme-machine").await;
+    let sse = "/api/v1/traces/{trace_id}/events";
+    let (ok, report) = schemathesis_run(&app, &buyer, &["--max-examples", "10", "--exclude-path", sse]).await;
+    assert!(ok && report.contains(" passed") && !report.contains("FAILURES"), "{report}");
+    // Its one warning: every generated raw event was another client's (refused with 403).
+    let warned = report.split("WARNINGS").nth(1).unwrap_or_default();
+    assert!(!warned.contains("/api/v1/orders") && !warned.contains("/api/v1/tenants"), "{report}");
+    app.stop().await;
 }
