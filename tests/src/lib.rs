@@ -12,5 +12,7 @@ pub mod db;
 #[cfg(feature = "kube")]
 pub mod kube_api;
 pub mod otlp;
+pub mod order_load;
 pub mod own_postgres;
+pub mod rabbit_cluster;
 pub mod tools;
