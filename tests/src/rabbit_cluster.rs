@@ -88,6 +88,19 @@ impl RabbitCluster {
         NodeDown { cluster: self.clone(), node: n }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, …) to node `n`'s Erlang VM.
+    pub fn signal(&self, n: u8, signal: &str) {
+        let pid = run(&self.script, &["pid", &n.to_string()]);
+        let status =
+            Command::new("kill").args([&format!("-{signal}"), pid.trim()]).status().expect("run kill");
+        assert!(status.success(), "kill -{signal} of node {n} (pid {pid}) failed");
+    }
+
+    /// Stops node `n` cleanly (`rabbitmqctl stop`) and waits until its VM has ended.
+    pub fn stop_node(&self, n: u8) {
+        run(&self.script, &["stop-node", &n.to_string()]);
+    }
+
     /// Starts node `n` again and waits until it has rejoined the cluster.
     pub fn start_node(&self, n: u8) {
         run(&self.script, &["start-node", &n.to_string()]);
