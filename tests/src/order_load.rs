@@ -100,7 +100,7 @@ fn event(
 }
 
 /// Fisher–Yates with a small xorshift: reproducible, no dependency.
-fn shuffle<T>(items: &mut [T], seed: u64) {
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
     let mut state = seed | 1;
     for i in (1..items.len()).rev() {
         state ^= state << 13;

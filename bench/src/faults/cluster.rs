@@ -89,50 +89,8 @@ async fn scenario(
     };
     let fault = async {
         wait_stored(w, (ORDERS / 5) as i64).await?;
-        let c = cluster.clone();
-        let leader = {
-            let q = queue.clone();
-            blocking(move || c.leader_of(&q)).await?
-        };
-        let c = cluster.clone();
+        let leader = leader_of(cluster, &queue).await?;
         let ended = match name {
-            "cluster-leader-kill-9" => {
-                let down = blocking(move || c.kill_9(leader)).await?;
-                let ended = Instant::now();
-                // The node comes back once the survivors have taken over, as a restarted pod would.
-                tokio::time::sleep(Duration::from_secs(20)).await;
-                blocking(move || drop(down)).await?;
-                ended
-            }
-            "cluster-stop-app" => {
-                blocking(move || {
-                    c.ctl(leader, &["stop_app"]);
-                    std::thread::sleep(Duration::from_secs(15));
-                    c.ctl(leader, &["start_app"]);
-                    c.ctl(leader, &["await_startup"]);
-                })
-                .await?;
-                Instant::now()
-            }
-            "cluster-freeze-60s" => {
-                blocking(move || {
-                    c.signal(leader, "STOP");
-                    std::thread::sleep(Duration::from_secs(60));
-                    c.signal(leader, "CONT");
-                })
-                .await?;
-                Instant::now()
-            }
-            "cluster-rolling-restart" => {
-                blocking(move || {
-                    for n in eda_tests::rabbit_cluster::NODES {
-                        c.stop_node(n);
-                        c.start_node(n);
-                    }
-                })
-                .await?;
-                Instant::now()
-            }
             "cluster-replica-kill-9" => {
                 first.signal("-KILL");
                 let _ = first.child.wait().await;
@@ -141,7 +99,7 @@ async fn scenario(
                 first = w.start_dbwriter(&cluster.amqp_url_from(1), 2).await?;
                 ended
             }
-            other => anyhow::bail!("unknown cluster scenario {other}"),
+            other => node_fault(other.trim_start_matches("cluster-"), cluster, leader).await?,
         };
         Ok::<_, anyhow::Error>(ended)
     };
@@ -153,11 +111,63 @@ async fn scenario(
     Ok(ended.elapsed())
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+/// Breaks the node `leader` (or all three, in turn) as `kind` says; returns when the fault ended.
+pub(super) async fn node_fault(kind: &str, cluster: &RabbitCluster, leader: u8) -> anyhow::Result<Instant> {
+    let c = cluster.clone();
+    let ended = match kind {
+        "leader-kill-9" => {
+            let down = blocking(move || c.kill_9(leader)).await?;
+            let ended = Instant::now();
+            // The node comes back once the survivors have taken over, as a restarted pod would.
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            blocking(move || drop(down)).await?;
+            ended
+        }
+        "stop-app" => {
+            blocking(move || {
+                c.ctl(leader, &["stop_app"]);
+                std::thread::sleep(Duration::from_secs(15));
+                c.ctl(leader, &["start_app"]);
+                c.ctl(leader, &["await_startup"]);
+            })
+            .await?;
+            Instant::now()
+        }
+        "freeze-60s" => {
+            blocking(move || {
+                c.signal(leader, "STOP");
+                std::thread::sleep(Duration::from_secs(60));
+                c.signal(leader, "CONT");
+            })
+            .await?;
+            Instant::now()
+        }
+        "rolling-restart" => {
+            blocking(move || {
+                for n in eda_tests::rabbit_cluster::NODES {
+                    c.stop_node(n);
+                    c.start_node(n);
+                }
+            })
+            .await?;
+            Instant::now()
+        }
+        other => anyhow::bail!("unknown node fault {other}"),
+    };
+    Ok(ended)
+}
+
+/// The node holding the leader of `queue`.
+pub(super) async fn leader_of(cluster: &RabbitCluster, queue: &str) -> anyhow::Result<u8> {
+    let (c, q) = (cluster.clone(), queue.to_owned());
+    blocking(move || c.leader_of(&q)).await
+}
+
+pub(super) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
     Ok(tokio::task::spawn_blocking(f).await?)
 }
 
-fn outgoing(prefix: &str, e: &LoadEvent) -> Outgoing {
+pub(super) fn outgoing(prefix: &str, e: &LoadEvent) -> Outgoing {
     Outgoing {
         exchange: format!("{prefix}.events"),
         routing_key: e.routing_key.clone(),

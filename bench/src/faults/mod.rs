@@ -5,12 +5,14 @@
 mod cluster;
 pub mod proxy;
 mod scenarios;
+mod tenants;
 pub mod world;
 
 use std::time::Duration;
 
 pub use cluster::CLUSTER_SCENARIOS;
 pub use scenarios::SCENARIOS;
+pub use tenants::TENANT_SCENARIOS;
 
 /// One scenario's result: a row of the printed table.
 #[derive(Debug, Clone)]
@@ -38,10 +40,12 @@ impl Outcome {
     }
 }
 
-/// Runs one scenario by name (a `cluster-…` one on the three-node cluster).
+/// Runs one scenario by name (`cluster-…` and `tenants-…` on the three-node cluster).
 pub async fn run(name: &'static str, bin_dir: std::path::PathBuf) -> Outcome {
     if CLUSTER_SCENARIOS.contains(&name) {
         cluster::run(name, bin_dir).await
+    } else if TENANT_SCENARIOS.contains(&name) {
+        tenants::run(name, bin_dir).await
     } else {
         scenarios::run(name, bin_dir).await
     }

@@ -30,8 +30,8 @@ pub struct World {
     amqp: String,
 }
 
-/// A dbwriter process and its HTTP address.
-pub struct DbWriter {
+/// A service process (a dbwriter, a provisioner) and its HTTP address.
+pub struct Service {
     pub child: Child,
     pub http: SocketAddr,
 }
@@ -66,24 +66,41 @@ impl World {
     }
 
     /// Starts a dbwriter on a free port, through `amqp` (the broker, or a proxy in front of it).
-    pub async fn start_dbwriter(&self, amqp: &str, heartbeat: u16) -> anyhow::Result<DbWriter> {
+    pub async fn start_dbwriter(&self, amqp: &str, heartbeat: u16) -> anyhow::Result<Service> {
+        self.start_service("dbwriter", amqp, heartbeat, &[("DATABASE_URL", self.database_url())]).await
+    }
+
+    /// Starts the release binary `binary` of this world's prefix on a free port with `env`
+    /// besides the shared settings, and waits until `/readyz` answers 200. Its log goes to the
+    /// temporary directory, named after the prefix, the binary and the port.
+    pub async fn start_service(
+        &self,
+        binary: &str,
+        amqp: &str,
+        heartbeat: u16,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Service> {
         let http = free_port()?;
-        let log_name = format!("{}-dbwriter-{}.log", self.prefix, http.port());
+        let log_name = format!("{}-{binary}-{}.log", self.prefix, http.port());
         let log = std::fs::File::create(std::env::temp_dir().join(log_name))?;
-        let child = Command::new(self.bin_dir.join("dbwriter"))
+        let mut command = Command::new(self.bin_dir.join(binary));
+        command
             .env("AMQP_URL", amqp)
             .env("EDA_PREFIX", &self.prefix)
-            .env("DATABASE_URL", self.database_url())
             .env("HTTP_ADDR", http.to_string())
             .env("EDA_HEARTBEAT", heartbeat.to_string())
             .env("EDA_RETRY_DELAYS", RETRY_DELAYS)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .kill_on_drop(true)
             .spawn()?;
-        let d = DbWriter { child, http };
-        d.wait_ready(Duration::from_secs(60)).await?;
+        let d = Service { child, http };
+        d.wait_ready(Duration::from_secs(120)).await?;
         Ok(d)
     }
 
@@ -226,7 +243,7 @@ impl World {
     }
 }
 
-impl DbWriter {
+impl Service {
     pub async fn wait_ready(&self, within: Duration) -> anyhow::Result<Duration> {
         let started = Instant::now();
         while started.elapsed() < within {
@@ -235,7 +252,7 @@ impl DbWriter {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        anyhow::bail!("dbwriter not ready within {within:?}")
+        anyhow::bail!("service not ready within {within:?}")
     }
 
     pub fn signal(&self, sig: &str) {
