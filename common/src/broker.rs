@@ -177,10 +177,12 @@ impl Broker {
     async fn connect_once(&self, broker: usize) -> anyhow::Result<Connection> {
         let props = ConnectionProperties::default()
             .with_connection_name(format!("{}.{}", self.inner.topology.prefix(), self.inner.service).into());
-        let conn =
-            tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(&self.url_with_heartbeat(broker), props))
-                .await
-                .map_err(|_| anyhow::anyhow!("connect timed out after {CONNECT_TIMEOUT:?}"))??;
+        let conn = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            Connection::connect(&self.url_with_heartbeat(broker), props),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("connect timed out after {CONNECT_TIMEOUT:?}"))??;
         // What exists with other arguments is used as it is and reported, not retried forever.
         let differences = tolerant::declare(&conn, &self.inner.topology.shared_plan()).await?;
         self.inner.report.record("shared", differences);

@@ -148,7 +148,11 @@ pub fn legacy_amqp_url(var: impl Fn(&str) -> Option<String>) -> Option<SecretStr
 
 /// The URLs of a comma-separated list, blanks dropped (a comma inside a password is `%2C`).
 pub fn split_urls(list: &str) -> Vec<SecretString> {
-    list.split(',').map(str::trim).filter(|u| !u.is_empty()).map(|u| SecretString::from(u.to_owned())).collect()
+    list.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| SecretString::from(u.to_owned()))
+        .collect()
 }
 
 /// Replaces the password of a URL by `***`; a URL that does not parse is hidden whole.

@@ -133,7 +133,11 @@ impl Publisher {
     }
 
     /// One try at `messages` on the current channel: those to send again, and the first error.
-    async fn attempt(&self, messages: Vec<Outgoing>, deadline: Instant) -> (Vec<Outgoing>, Option<PublishError>) {
+    async fn attempt(
+        &self,
+        messages: Vec<Outgoing>,
+        deadline: Instant,
+    ) -> (Vec<Outgoing>, Option<PublishError>) {
         let channel = match self.channel(deadline).await {
             Ok(channel) => channel,
             Err(e) => return (messages, Some(e)),

@@ -36,7 +36,11 @@ impl Harness {
     }
 
     /// [`Harness::on`] with settings changed by `configure` (the brokers, say).
-    pub async fn configured(t: TestBroker, service: &str, configure: impl FnOnce(&mut CommonArgs)) -> Harness {
+    pub async fn configured(
+        t: TestBroker,
+        service: &str,
+        configure: impl FnOnce(&mut CommonArgs),
+    ) -> Harness {
         eda_common::telemetry::init_for_tests();
         let mut args = CommonArgs::for_prefix(&t.prefix);
         args.max_retries = 3;
