@@ -25,6 +25,16 @@ pub struct LoadEvent {
     pub message_id: String,
 }
 
+impl LoadEvent {
+    /// The AMQP properties it is published with: JSON, persistent, its message id.
+    pub fn properties(&self) -> lapin::BasicProperties {
+        lapin::BasicProperties::default()
+            .with_content_type("application/json".into())
+            .with_delivery_mode(2)
+            .with_message_id(self.message_id.as_str().into())
+    }
+}
+
 /// What a client's deployment must end as: its newest event's status and trace id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Newest {

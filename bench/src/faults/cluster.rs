@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use eda_common::publisher::Outgoing;
 use eda_tests::order_load::{LoadEvent, Newest, OrderLoad};
 use eda_tests::rabbit_cluster::RabbitCluster;
-use lapin::BasicProperties;
 use sqlx::{Connection, PgConnection};
 
 use super::scenarios::failed;
@@ -65,10 +64,14 @@ pub async fn run(name: &'static str, bin_dir: PathBuf) -> Outcome {
             ..failed(name, e)
         },
     };
-    world.finish().await;
-    // Whatever the scenario left down comes back for the next one.
-    let _ = tokio::task::spawn_blocking(RabbitCluster::ensure).await;
+    finish(world).await;
     outcome
+}
+
+/// Cleans the world up and brings back whatever node the scenario left down, for the next one.
+pub(super) async fn finish(world: World) {
+    world.finish().await;
+    let _ = tokio::task::spawn_blocking(RabbitCluster::ensure).await;
 }
 
 /// Two dbwriters (each listing the nodes from another one), the load at the scenario's rate,
@@ -172,10 +175,7 @@ pub(super) fn outgoing(prefix: &str, e: &LoadEvent) -> Outgoing {
         exchange: format!("{prefix}.events"),
         routing_key: e.routing_key.clone(),
         body: e.body.clone(),
-        properties: BasicProperties::default()
-            .with_content_type("application/json".into())
-            .with_delivery_mode(2)
-            .with_message_id(e.message_id.as_str().into()),
+        properties: e.properties(),
         mandatory: false,
     }
 }

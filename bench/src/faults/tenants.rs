@@ -11,7 +11,7 @@ use eda_common::{Envelope, EventType};
 use eda_tests::control_plane::ControlPlane;
 use eda_tests::rabbit_cluster::RabbitCluster;
 
-use super::cluster::{leader_of, node_fault};
+use super::cluster::{finish, leader_of, node_fault};
 use super::scenarios::failed;
 use super::world::{Service, World};
 use super::Outcome;
@@ -56,8 +56,7 @@ pub async fn run(name: &'static str, bin_dir: PathBuf) -> Outcome {
         Err(e) => Outcome { stored: right, wrong_states: Some(TENANTS as i64 - right), ..failed(name, e) },
     };
     clean_up(&control_plane, &world.prefix).await;
-    world.finish().await;
-    let _ = tokio::task::spawn_blocking(RabbitCluster::ensure).await;
+    finish(world).await;
     outcome
 }
 

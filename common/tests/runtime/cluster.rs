@@ -9,12 +9,35 @@ use eda_tests::broker::TestBroker;
 use eda_tests::rabbit_cluster::{argument, RabbitCluster};
 
 use crate::helpers::*;
-use crate::reconnect::http_get;
+use crate::reconnect::{http_get, ServedHealth};
 
 /// Awaits `fut`, or panics naming `what` after [`WAIT`].
 async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(WAIT, fut).await.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
+
+/// A consumer of `service` (bound to `#`) on the cluster, listing the nodes from node 1, once
+/// it consumes; the harness's own connection is on node 3.
+async fn consuming_on_the_cluster(
+    service: &str,
+    configure: impl FnOnce(&mut eda_common::config::CommonArgs),
+) -> (RabbitCluster, Harness, Running, tokio::sync::mpsc::UnboundedReceiver<delivery::Message>) {
+    let cluster = tokio::task::spawn_blocking(RabbitCluster::ensure).await.unwrap();
+    let t = TestBroker::connect_to(cluster.url(3)).await;
+    let h = Harness::configured(t, service, |args| {
+        args.amqp_url = Some(cluster.amqp_url_from(1).into());
+        configure(args);
+    })
+    .await;
+    let spec = h.spec(service, &["#"]);
+    let (handler, seen) = Scripted::new(vec![]);
+    let (p, s) = (h.publisher.clone(), h.shutdown.clone());
+    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
+    within("the consumer to declare and consume", h.health.readiness.wait_for("consumer", true)).await;
+    (cluster, h, run, seen)
+}
+
+type Running = tokio::task::JoinHandle<anyhow::Result<()>>;
 
 #[tokio::test]
 async fn a_service_whose_first_broker_is_unreachable_uses_the_next_and_readyz_names_it() {
@@ -25,40 +48,20 @@ async fn a_service_whose_first_broker_is_unreachable_uses_the_next_and_readyz_na
     })
     .await;
     within("a connection to the second broker", h.health.readiness.wait_for("broker", true)).await;
-    let server = eda_common::health::HttpServer::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        eda_common::health::router(h.health.clone()),
-    )
-    .await
-    .unwrap();
-    let addr = server.local_addr();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let serving = tokio::spawn(server.serve(stop.clone()));
-    let (status, body) = http_get(addr, "/readyz").await;
+    let served = ServedHealth::start(&h.health).await;
+    let (status, body) = http_get(served.addr, "/readyz").await;
     assert_eq!(status, 200, "{body}");
     let readyz: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(readyz["broker"], eda_common::config::redact_url(&local), "{body}");
     assert!(!body.contains("not-shown"), "no password in /readyz: {body}");
     h.publisher.publish(&order("second")).await.expect("published through the second broker");
-    stop.cancel();
-    serving.await.unwrap().unwrap();
+    served.stop().await;
     h.finish().await;
 }
 
 #[tokio::test]
 async fn eda_quorum_size_is_on_every_queue_eda_declares_on_the_rabbit_cluster() {
-    let cluster = tokio::task::spawn_blocking(RabbitCluster::ensure).await.unwrap();
-    let t = TestBroker::connect_to(cluster.url(1)).await;
-    let h = Harness::configured(t, "sized", |args| {
-        args.amqp_url = Some(cluster.amqp_url_from(1).into());
-        args.quorum_size = Some(2);
-    })
-    .await;
-    let spec = h.spec("sized", &["#"]);
-    let (handler, _seen) = Scripted::new(vec![]);
-    let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
-    within("the consumer to declare and consume", h.health.readiness.wait_for("consumer", true)).await;
+    let (cluster, h, run, _seen) = consuming_on_the_cluster("sized", |args| args.quorum_size = Some(2)).await;
     for queue in ["dead", "unrouted", "sized", "retry.sized.1", "retry.sized.2"] {
         let name = h.t.name(queue);
         let info = cluster.queue_info(&name, "arguments members");
@@ -72,18 +75,7 @@ async fn eda_quorum_size_is_on_every_queue_eda_declares_on_the_rabbit_cluster() 
 
 #[tokio::test]
 async fn killing_the_node_a_service_is_on_fails_over_to_the_next_and_loses_nothing_on_the_rabbit_cluster() {
-    let cluster = tokio::task::spawn_blocking(RabbitCluster::ensure).await.unwrap();
-    let t = TestBroker::connect_to(cluster.url(3)).await;
-    let h = Harness::configured(t, "survivor", |args| {
-        args.amqp_url = Some(cluster.amqp_url_from(1).into());
-        args.heartbeat = 2;
-    })
-    .await;
-    let spec = h.spec("survivor", &["#"]);
-    let (handler, mut seen) = Scripted::new(vec![]);
-    let (p, s) = (h.publisher.clone(), h.shutdown.clone());
-    let run = tokio::spawn(async move { delivery::run(&p, spec, handler, s).await });
-    within("the consumer to start", h.health.readiness.wait_for("consumer", true)).await;
+    let (cluster, h, run, mut seen) = consuming_on_the_cluster("survivor", |args| args.heartbeat = 2).await;
     let first = h.health.readiness.note("broker").expect("connected to a broker");
     let node = cluster.node_of(&first).expect("a node of the cluster");
     assert_eq!(node, 1, "the first broker of the list is tried first");

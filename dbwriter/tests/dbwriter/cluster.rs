@@ -15,7 +15,6 @@ use eda_tests::broker::TestBroker;
 use eda_tests::db::TestDb;
 use eda_tests::order_load::{Newest, OrderLoad};
 use eda_tests::rabbit_cluster::RabbitCluster;
-use lapin::BasicProperties;
 
 use crate::helpers::*;
 
@@ -97,10 +96,7 @@ fn outgoing(t: &TestBroker, e: &eda_tests::order_load::LoadEvent) -> Outgoing {
         exchange: t.name("events"),
         routing_key: e.routing_key.clone(),
         body: e.body.clone(),
-        properties: BasicProperties::default()
-            .with_content_type("application/json".into())
-            .with_delivery_mode(2)
-            .with_message_id(e.message_id.as_str().into()),
+        properties: e.properties(),
         mandatory: false,
     }
 }
