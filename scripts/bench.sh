@@ -3,6 +3,8 @@
 # builds; RabbitMQ and PostgreSQL local, the test Kubernetes control plane on loopback). Takes
 # about 45 minutes (25 of them the provisioner on the real control plane); run it on a quiet machine.
 # The fault-injection suite is separate (scripts/faults.sh): it restarts the shared services.
+# The last section starts the three-node RabbitMQ cluster (scripts/rabbit-cluster.sh) beside the
+# machine's broker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/eda-target}"
@@ -29,3 +31,14 @@ section "k8s-event-exporter";              "$ex/bench_exporter" 20000
 section "consumer engine";                 "$ex/bench_consumer" 300 3
 section "load generator (1,000 msg/s)";    "$CARGO_TARGET_DIR/release/eda-loadgen" --rate 1000 --count 30000 --runs 3
 section "full pipeline and memory of every service"; scripts/bench-pipeline.py 1000 3
+section "the three-node cluster beside the single node (quorum queues, alternated rounds)"
+scripts/rabbit-cluster.sh start
+cluster="$(eval "$(scripts/rabbit-cluster.sh env)" && echo "$EDA_CLUSTER_AMQP_URL")"
+for _ in 1 2 3; do
+  printf 'single  '; "$CARGO_TARGET_DIR/release/eda-loadgen" --count 20000 | tail -1
+  printf 'cluster '; "$CARGO_TARGET_DIR/release/eda-loadgen" --amqp-url "$cluster" --count 20000 | tail -1
+done
+for _ in 1 2 3; do
+  printf 'single  '; "$ex/bench_dbwriter" 30000 1 5000 5 | grep -iE 'drain|bare consume'
+  printf 'cluster '; AMQP_URL="${cluster%%,*}" "$ex/bench_dbwriter" 30000 1 5000 5 | grep -iE 'drain|bare consume'
+done

@@ -1,5 +1,6 @@
-//! One long-lived broker connection per service, kept alive by a supervisor task: capped
-//! exponential backoff, heartbeats, the shared topology redeclared on every (re)connect.
+//! One long-lived broker connection per service, kept alive by a supervisor task: the brokers
+//! of `AMQP_URL` tried in turn, capped exponential backoff once all failed, heartbeats, the
+//! shared topology redeclared on every (re)connect.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +33,8 @@ pub struct Broker {
 }
 
 struct Inner {
-    url: SecretString,
+    /// The brokers in the order `AMQP_URL` gives them; never empty.
+    urls: Vec<SecretString>,
     service: String,
     company: String,
     topology: Topology,
@@ -48,7 +50,7 @@ struct Inner {
 impl std::fmt::Debug for Broker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Broker")
-            .field("url", &redact_url(self.inner.url.expose_secret()))
+            .field("urls", &self.inner.urls.iter().map(|u| redact_url(u.expose_secret())).collect::<Vec<_>>())
             .field("service", &self.inner.service)
             .finish_non_exhaustive()
     }
@@ -61,10 +63,10 @@ impl Broker {
         health.readiness.set("broker", false);
         let broker = Broker {
             inner: Arc::new(Inner {
-                url: args.amqp_url(),
+                urls: args.amqp_urls(),
                 service: service.to_owned(),
                 company: args.company.clone(),
-                topology: Topology::new(&args.prefix, args.queue_type),
+                topology: Topology::new(&args.prefix, args.queue_type).with_quorum_size(args.quorum_size),
                 retry: args.retry_policy(),
                 prefetch: args.prefetch,
                 heartbeat: args.heartbeat,
@@ -163,8 +165,8 @@ impl Broker {
         self.inner.link.send_modify(|l| l.connection = None);
     }
 
-    fn url_with_heartbeat(&self) -> String {
-        let url = self.inner.url.expose_secret();
+    fn url_with_heartbeat(&self, broker: usize) -> String {
+        let url = self.inner.urls[broker].expose_secret();
         if url.contains("heartbeat=") {
             return url.to_owned();
         }
@@ -172,13 +174,15 @@ impl Broker {
         format!("{url}{sep}heartbeat={}", self.inner.heartbeat)
     }
 
-    async fn connect_once(&self) -> anyhow::Result<Connection> {
+    async fn connect_once(&self, broker: usize) -> anyhow::Result<Connection> {
         let props = ConnectionProperties::default()
             .with_connection_name(format!("{}.{}", self.inner.topology.prefix(), self.inner.service).into());
-        let conn =
-            tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(&self.url_with_heartbeat(), props))
-                .await
-                .map_err(|_| anyhow::anyhow!("connect timed out after {CONNECT_TIMEOUT:?}"))??;
+        let conn = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            Connection::connect(&self.url_with_heartbeat(broker), props),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("connect timed out after {CONNECT_TIMEOUT:?}"))??;
         // What exists with other arguments is used as it is and reported, not retried forever.
         let differences = tolerant::declare(&conn, &self.inner.topology.shared_plan()).await?;
         self.inner.report.record("shared", differences);
@@ -188,14 +192,22 @@ impl Broker {
 
 async fn supervise(broker: Broker) {
     let inner = &broker.inner;
-    let redacted = redact_url(inner.url.expose_secret());
+    let shown: Vec<String> = inner.urls.iter().map(|u| redact_url(u.expose_secret())).collect();
+    let mut turn = Turn::new(inner.urls.len());
     let mut backoff = Backoff::reconnecting();
     let mut generation = 0u64;
     let mut ever_connected = false;
     while !inner.closing.is_cancelled() {
-        let conn = match broker.connect_once().await {
+        let current = turn.current();
+        let redacted = &shown[current];
+        let conn = match broker.connect_once(current).await {
             Ok(conn) => Arc::new(conn),
             Err(error) => {
+                if turn.next_after_failure() {
+                    tracing::warn!(broker = %redacted, error = %error, "broker connection failed; trying the next broker");
+                    continue;
+                }
+                // Every broker failed once in this round: wait before the next round.
                 let delay = backoff.next_delay();
                 tracing::warn!(broker = %redacted, error = %error, retry_in_ms = delay.as_millis() as u64, "broker connection failed");
                 tokio::select! {
@@ -205,6 +217,7 @@ async fn supervise(broker: Broker) {
             }
         };
         backoff.reset();
+        turn.connected();
         generation += 1;
         if ever_connected {
             inner.health.metrics.reconnects.inc();
@@ -214,6 +227,7 @@ async fn supervise(broker: Broker) {
         inner.link.send_replace(Link { generation, connection: Some(conn.clone()) });
         inner.health.metrics.connected.set(1);
         inner.health.readiness.set("broker", true);
+        inner.health.readiness.set_note("broker", Some(redacted.clone()));
         tracing::info!(broker = %redacted, generation, "connected to broker");
 
         let mut link_rx = inner.link.subscribe();
@@ -243,6 +257,9 @@ async fn supervise(broker: Broker) {
         }
         inner.health.metrics.connected.set(0);
         inner.health.readiness.set("broker", false);
+        inner.health.readiness.set_note("broker", None);
+        // The node this connection was on is likely gone: reconnect to the next one first.
+        turn.lost();
         inner.link.send_modify(|l| {
             if l.generation == generation {
                 l.connection = None;
@@ -254,4 +271,73 @@ async fn supervise(broker: Broker) {
         }
     }
     tracing::debug!("broker supervisor stopped");
+}
+
+/// Which broker of the list to try: in turn from the first, on from the one that was lost.
+#[derive(Debug)]
+struct Turn {
+    brokers: usize,
+    current: usize,
+    /// Brokers that failed since the last connection (or the start of this round).
+    failed: usize,
+}
+
+impl Turn {
+    fn new(brokers: usize) -> Self {
+        Turn { brokers: brokers.max(1), current: 0, failed: 0 }
+    }
+
+    fn current(&self) -> usize {
+        self.current
+    }
+
+    /// Moves to the next broker; false once every broker failed in this round (a new round starts).
+    fn next_after_failure(&mut self) -> bool {
+        self.current = (self.current + 1) % self.brokers;
+        self.failed += 1;
+        if self.failed >= self.brokers {
+            self.failed = 0;
+            return false;
+        }
+        true
+    }
+
+    fn connected(&mut self) {
+        self.failed = 0;
+    }
+
+    fn lost(&mut self) {
+        self.current = (self.current + 1) % self.brokers;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Turn;
+
+    #[test]
+    fn brokers_are_tried_in_turn_and_a_full_round_of_failures_backs_off() {
+        let mut turn = Turn::new(3);
+        assert_eq!(turn.current(), 0);
+        assert!(turn.next_after_failure(), "the second broker is tried at once");
+        assert_eq!(turn.current(), 1);
+        assert!(turn.next_after_failure());
+        assert!(!turn.next_after_failure(), "all three failed: back off before the next round");
+        assert_eq!(turn.current(), 0, "the next round starts again from the first");
+    }
+
+    #[test]
+    fn a_lost_connection_reconnects_to_the_next_broker_first() {
+        let mut turn = Turn::new(3);
+        turn.next_after_failure();
+        turn.connected();
+        turn.lost();
+        assert_eq!(turn.current(), 2);
+        turn.lost();
+        assert_eq!(turn.current(), 0, "after the last comes the first");
+        let mut single = Turn::new(1);
+        single.lost();
+        assert!(!single.next_after_failure(), "one broker: every failure backs off");
+        assert_eq!(single.current(), 0);
+    }
 }

@@ -15,8 +15,9 @@ pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// Flags and variables shared by every eda binary (`#[command(flatten)]` them).
 #[derive(clap::Args, Debug, Clone)]
 pub struct CommonArgs {
-    /// Broker URL (`AMQP_URL`; default `amqp://guest:guest@127.0.0.1:5672/%2f`). When unset,
-    /// the legacy `mqtthost`, `mqttport`, `mqttvhost`, `mqttuser`, `mqttpass` are honoured.
+    /// Broker URL (`AMQP_URL`; default `amqp://guest:guest@127.0.0.1:5672/%2f`), or several
+    /// comma-separated (the nodes of a cluster), tried in turn on connect and reconnect. When
+    /// unset, the legacy `mqtthost`, `mqttport`, `mqttvhost`, `mqttuser`, `mqttpass` are honoured.
     #[arg(long = "amqp-url", env = "AMQP_URL", hide_env_values = true)]
     pub amqp_url: Option<SecretString>,
 
@@ -31,6 +32,12 @@ pub struct CommonArgs {
     /// Type of the queues this service declares (`EDA_QUEUE_TYPE`: quorum or classic).
     #[arg(long, env = "EDA_QUEUE_TYPE", value_enum, default_value = "quorum")]
     pub queue_type: QueueType,
+
+    /// Replicas of each quorum queue eda creates (`EDA_QUORUM_SIZE`, declared as
+    /// `x-quorum-initial-group-size`; default the broker's: every cluster node). Only a new
+    /// queue takes it: an existing queue keeps its replicas and the difference is reported.
+    #[arg(long, env = "EDA_QUORUM_SIZE", value_parser = clap::value_parser!(u16).range(1..))]
+    pub quorum_size: Option<u16>,
 
     /// Deliveries of a transiently failing message before it is dead-lettered (`EDA_MAX_RETRIES`).
     #[arg(long, env = "EDA_MAX_RETRIES", default_value_t = 5)]
@@ -69,6 +76,7 @@ impl CommonArgs {
             prefix: prefix.to_owned(),
             company: "mycompany".into(),
             queue_type: QueueType::Quorum,
+            quorum_size: None,
             max_retries: 5,
             retry_delays: parse_delays("1s,5s,30s,2m,10m").expect("default delays parse"),
             prefetch: 100,
@@ -78,17 +86,27 @@ impl CommonArgs {
         }
     }
 
-    /// The broker URL: `AMQP_URL`, else one built from the legacy `mqtt*` variables, else the default.
-    pub fn amqp_url(&self) -> SecretString {
-        if let Some(url) = &self.amqp_url {
-            return url.clone();
+    /// The brokers, in the order they are tried: `AMQP_URL` (comma-separated), else one URL
+    /// built from the legacy `mqtt*` variables, else the default. Never empty.
+    pub fn amqp_urls(&self) -> Vec<SecretString> {
+        let configured = match &self.amqp_url {
+            Some(url) => split_urls(url.expose_secret()),
+            None => Vec::new(),
+        };
+        if !configured.is_empty() {
+            return configured;
         }
-        legacy_amqp_url(|k| std::env::var(k).ok()).unwrap_or_else(|| DEFAULT_AMQP_URL.into())
+        vec![legacy_amqp_url(|k| std::env::var(k).ok()).unwrap_or_else(|| DEFAULT_AMQP_URL.into())]
     }
 
-    /// The broker URL with its password replaced, safe to log.
+    /// The first broker, for tools that talk to one (the topology preflight, say).
+    pub fn amqp_url(&self) -> SecretString {
+        self.amqp_urls().swap_remove(0)
+    }
+
+    /// Every broker URL with its password replaced, comma-separated, safe to log.
     pub fn amqp_url_redacted(&self) -> String {
-        redact_url(self.amqp_url().expose_secret())
+        self.amqp_urls().iter().map(|u| redact_url(u.expose_secret())).collect::<Vec<_>>().join(",")
     }
 
     /// The retry policy these settings describe.
@@ -126,6 +144,15 @@ pub fn legacy_amqp_url(var: impl Fn(&str) -> Option<String>) -> Option<SecretStr
     let mut s = url.to_string();
     s.truncate(s.trim_end_matches('/').len());
     Some(format!("{s}/{}", encoded.replace('+', "%20")).into())
+}
+
+/// The URLs of a comma-separated list, blanks dropped (a comma inside a password is `%2C`).
+pub fn split_urls(list: &str) -> Vec<SecretString> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| SecretString::from(u.to_owned()))
+        .collect()
 }
 
 /// Replaces the password of a URL by `***`; a URL that does not parse is hidden whole.
@@ -205,6 +232,24 @@ mod tests {
         let url = legacy_amqp_url(vars).unwrap();
         assert_eq!(url.expose_secret(), "amqp://app:s3cr3t@rabbit.local:5673/%2F");
         assert!(legacy_amqp_url(|_| None).is_none());
+    }
+
+    #[test]
+    fn several_brokers_are_tried_in_the_order_given() {
+        let mut args = CommonArgs::for_prefix("t");
+        args.amqp_url = Some(" amqp://a:pa@n1:5672/%2f, amqp://a:pa@n2:5672/%2f,,".to_string().into());
+        let urls: Vec<String> = args.amqp_urls().iter().map(|u| u.expose_secret().to_owned()).collect();
+        assert_eq!(urls, ["amqp://a:pa@n1:5672/%2f", "amqp://a:pa@n2:5672/%2f"]);
+        assert_eq!(args.amqp_url().expose_secret(), "amqp://a:pa@n1:5672/%2f");
+        let shown = args.amqp_url_redacted();
+        assert_eq!(shown, "amqp://a:***@n1:5672/%2f,amqp://a:***@n2:5672/%2f");
+    }
+
+    #[test]
+    fn an_empty_broker_list_falls_back_to_one_broker() {
+        let mut args = CommonArgs::for_prefix("t");
+        args.amqp_url = Some(" , ".to_string().into());
+        assert_eq!(args.amqp_urls().len(), 1);
     }
 
     #[test]

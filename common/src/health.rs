@@ -23,6 +23,8 @@ use crate::metrics::Metrics;
 pub struct Readiness {
     checks: Arc<watch::Sender<BTreeMap<&'static str, bool>>>,
     details: Arc<Mutex<BTreeMap<String, Details>>>,
+    /// Facts shown beside the checks (`broker`: the one connected to, password hidden).
+    notes: Arc<Mutex<BTreeMap<&'static str, Option<String>>>>,
 }
 
 /// What one source (a topology scope, say) says beside its check.
@@ -36,7 +38,11 @@ pub struct Details {
 
 impl Default for Readiness {
     fn default() -> Self {
-        Readiness { checks: Arc::new(watch::channel(BTreeMap::new()).0), details: Arc::default() }
+        Readiness {
+            checks: Arc::new(watch::channel(BTreeMap::new()).0),
+            details: Arc::default(),
+            notes: Arc::default(),
+        }
     }
 }
 
@@ -74,6 +80,16 @@ impl Readiness {
         self.details.lock().expect("readiness details poisoned").insert(source.to_owned(), details);
     }
 
+    /// Shows `value` under `name` in `/readyz` (`None`: null). Never a secret.
+    pub fn set_note(&self, name: &'static str, value: Option<String>) {
+        self.notes.lock().expect("readiness notes poisoned").insert(name, value);
+    }
+
+    /// The note `name`, if one was set and is not null.
+    pub fn note(&self, name: &str) -> Option<String> {
+        self.notes.lock().expect("readiness notes poisoned").get(name).cloned().flatten()
+    }
+
     /// Every `degraded` entry and every reason, over all sources.
     pub fn details(&self) -> Details {
         let all = self.details.lock().expect("readiness details poisoned");
@@ -105,12 +121,16 @@ async fn readyz(State(h): State<Health>) -> impl IntoResponse {
     let ready = checks.values().all(|r| *r);
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let details = h.readiness.details();
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "ready": ready,
         "checks": checks,
         "degraded": details.degraded,
         "reasons": details.reasons,
     });
+    let notes = h.readiness.notes.lock().expect("readiness notes poisoned").clone();
+    for (name, value) in notes {
+        body[name] = serde_json::json!(value);
+    }
     (status, Json(body))
 }
 

@@ -15,6 +15,9 @@ use crate::broker::Broker;
 use crate::envelope::{cloudevent_headers, Envelope};
 use crate::message_id;
 
+/// The pause before publishing again what a failed channel left unconfirmed.
+const FAIL_OVER_PAUSE: Duration = Duration::from_millis(100);
+
 /// Why a publish is not done. Every variant is transient: publishing again may succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -28,6 +31,14 @@ pub enum PublishError {
     Timeout(String, Duration),
     #[error("channel failed while publishing to {0}: {1}")]
     Channel(String, lapin::Error),
+}
+
+impl PublishError {
+    /// True when another try on the next connection may succeed before the timeout: the
+    /// channel or connection failed, or the broker refused while a queue leader moved.
+    fn may_fail_over(&self) -> bool {
+        matches!(self, PublishError::Channel(..) | PublishError::Nacked(_))
+    }
 }
 
 /// A message ready to go: where, what, and with which properties.
@@ -90,31 +101,73 @@ impl Publisher {
     }
 
     /// Publishes several messages with all confirms in flight at once; done when all are confirmed.
+    /// What a lost connection or a nack left unconfirmed is sent again, on the connection the
+    /// broker supervisor finds next (another node of a cluster), until the timeout.
     pub async fn send_all(&self, messages: Vec<Outgoing>) -> Result<(), PublishError> {
-        if messages.is_empty() {
-            return Ok(());
+        let deadline = Instant::now() + self.timeout;
+        let mut unconfirmed = messages;
+        loop {
+            if unconfirmed.is_empty() {
+                return Ok(());
+            }
+            let (again, error) = self.attempt(unconfirmed, deadline).await;
+            match error {
+                None => return Ok(()),
+                Some(e) if !e.may_fail_over() || Instant::now() >= deadline => return Err(e),
+                Some(e) => {
+                    tracing::debug!(error = %e, unconfirmed = again.len(), "publishing again after a failure");
+                    unconfirmed = again;
+                    // A fresh channel: a broker's channel can keep nacking for a quorum queue
+                    // whose leader was on a node that died, where a new channel finds the new one.
+                    self.channel.lock().await.take();
+                    // Long enough for the supervisor to see a dead connection, so this is no busy loop.
+                    tokio::time::sleep_until((Instant::now() + FAIL_OVER_PAUSE).min(deadline).into()).await;
+                }
+            }
         }
-        let channel = self.channel().await?;
+    }
+
+    /// Publishes one message and waits for its confirm (failing over like [`Publisher::send_all`]).
+    pub async fn send(&self, out: Outgoing) -> Result<(), PublishError> {
+        self.send_all(vec![out]).await
+    }
+
+    /// One try at `messages` on the current channel: those to send again, and the first error.
+    async fn attempt(
+        &self,
+        messages: Vec<Outgoing>,
+        deadline: Instant,
+    ) -> (Vec<Outgoing>, Option<PublishError>) {
+        let channel = match self.channel(deadline).await {
+            Ok(channel) => channel,
+            Err(e) => return (messages, Some(e)),
+        };
         let mut pending = Vec::with_capacity(messages.len());
-        for out in messages {
-            pending.push(self.start(&channel, out).await?);
-        }
+        let mut again = Vec::new();
         let mut first_error = None;
-        for p in pending {
-            if let Err(e) = self.finish(p).await {
+        let mut messages = messages.into_iter();
+        for out in messages.by_ref() {
+            match self.start(&channel, out.clone()).await {
+                Ok(p) => pending.push((p, out)),
+                Err(e) => {
+                    // The channel is gone: the rest go on the next one.
+                    again.push(out);
+                    first_error.get_or_insert(e);
+                    break;
+                }
+            }
+        }
+        again.extend(messages);
+        for (p, out) in pending {
+            if let Err(e) = self.finish(p, deadline).await {
+                if e.may_fail_over() {
+                    again.push(out);
+                }
                 first_error.get_or_insert(e);
             }
         }
-        first_error.map_or(Ok(()), Err)
+        (again, first_error)
     }
-
-    /// Publishes one message and waits for its confirm.
-    pub async fn send(&self, out: Outgoing) -> Result<(), PublishError> {
-        let channel = self.channel().await?;
-        let pending = self.start(&channel, out).await?;
-        self.finish(pending).await
-    }
-
     async fn start(&self, channel: &Channel, out: Outgoing) -> Result<Pending, PublishError> {
         let started = Instant::now();
         let options = BasicPublishOptions { mandatory: out.mandatory, ..Default::default() };
@@ -134,9 +187,9 @@ impl Publisher {
         Ok(Pending { confirm, routing_key: out.routing_key, started })
     }
 
-    async fn finish(&self, p: Pending) -> Result<(), PublishError> {
+    async fn finish(&self, p: Pending, deadline: Instant) -> Result<(), PublishError> {
         let metrics = self.broker.metrics();
-        let outcome = match tokio::time::timeout(self.timeout, p.confirm).await {
+        let outcome = match tokio::time::timeout_at(deadline.into(), p.confirm).await {
             Err(_) => Err(("timeout", PublishError::Timeout(p.routing_key, self.timeout))),
             Ok(Err(e)) => Err(("error", PublishError::Channel(p.routing_key, e))),
             Ok(Ok(Confirmation::Ack(Some(_returned)))) => {
@@ -161,12 +214,12 @@ impl Publisher {
     }
 
     /// The confirm-mode channel of the current connection, opened on first use after a reconnect.
-    async fn channel(&self) -> Result<Channel, PublishError> {
+    async fn channel(&self, deadline: Instant) -> Result<Channel, PublishError> {
         // Wait for a connection before taking the slot: during an outage every publish waits
         // its own timeout side by side, not one after another.
         let stop = CancellationToken::new();
         let wait = self.broker.connected(&stop);
-        let (generation, conn) = tokio::time::timeout(self.timeout, wait)
+        let (generation, conn) = tokio::time::timeout_at(deadline.into(), wait)
             .await
             .ok()
             .flatten()

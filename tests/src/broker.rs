@@ -29,15 +29,18 @@ pub struct TestBroker {
 impl TestBroker {
     /// Connects with a new prefix `t<12 hex>`. Panics with a clear message if no broker runs.
     pub async fn new() -> TestBroker {
+        TestBroker::connect_to(&amqp_url()).await
+    }
+
+    /// The same on the broker at `url` (a node of the test cluster, say).
+    pub async fn connect_to(url: &str) -> TestBroker {
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let conn = Connection::connect(
-            &amqp_url(),
+            url,
             ConnectionProperties::default().with_connection_name(format!("{prefix}.harness").into()),
         )
         .await
-        .unwrap_or_else(|e| {
-            panic!("RabbitMQ is not reachable at {} ({e}); run scripts/dev-services.sh", amqp_url())
-        });
+        .unwrap_or_else(|e| panic!("RabbitMQ is not reachable at {url} ({e}); run scripts/dev-services.sh"));
         let channel = conn.create_channel().await.expect("open harness channel");
         channel.confirm_select(ConfirmSelectOptions::default()).await.expect("confirm mode");
         TestBroker { prefix, conn, channel, services: Default::default() }

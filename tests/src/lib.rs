@@ -11,6 +11,8 @@ pub mod control_plane;
 pub mod db;
 #[cfg(feature = "kube")]
 pub mod kube_api;
+pub mod order_load;
 pub mod otlp;
 pub mod own_postgres;
+pub mod rabbit_cluster;
 pub mod tools;

@@ -59,6 +59,7 @@ pub async fn run(name: &'static str, bin_dir: PathBuf) -> Outcome {
             dead_lettered: dead,
             recovery: r.recovery,
             expected_dead: r.expected_dead,
+            wrong_states: None,
             error: None,
         },
         Err(e) => {
@@ -69,7 +70,7 @@ pub async fn run(name: &'static str, bin_dir: PathBuf) -> Outcome {
     outcome
 }
 
-fn failed(scenario: &'static str, e: anyhow::Error) -> Outcome {
+pub(super) fn failed(scenario: &'static str, e: anyhow::Error) -> Outcome {
     Outcome {
         scenario,
         sent: ORDERS as i64,
@@ -78,6 +79,7 @@ fn failed(scenario: &'static str, e: anyhow::Error) -> Outcome {
         dead_lettered: 0,
         recovery: Duration::ZERO,
         expected_dead: 0,
+        wrong_states: None,
         error: Some(format!("{e:#}")),
     }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use eda_common::config::CommonArgs;
 use eda_common::health::{Health, Readiness};
 use eda_common::metrics::Metrics;
+use eda_common::publisher::Outgoing;
 use eda_common::{Broker, Envelope, EventType, Publisher};
 use sqlx::{Connection, PgConnection};
 use tokio::process::{Child, Command};
@@ -25,27 +26,39 @@ pub struct World {
     pub bin_dir: PathBuf,
     pub publisher: Publisher,
     broker: Broker,
+    /// The brokers the load goes to (`AMQP_URL` syntax: one, or a cluster's comma-separated).
+    amqp: String,
 }
 
-/// A dbwriter process and its HTTP address.
-pub struct DbWriter {
+/// A service process (a dbwriter, a provisioner) and its HTTP address.
+pub struct Service {
     pub child: Child,
     pub http: SocketAddr,
 }
 
 impl World {
     pub async fn new(name: &str, bin_dir: PathBuf) -> anyhow::Result<World> {
+        World::on(name, bin_dir, AMQP, Duration::from_secs(10)).await
+    }
+
+    /// A world whose load goes to `amqp`, each publish confirmed within `publish_timeout`.
+    pub async fn on(
+        name: &str,
+        bin_dir: PathBuf,
+        amqp: &str,
+        publish_timeout: Duration,
+    ) -> anyhow::Result<World> {
         let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
         let prefix = format!("fault-{name}-{tag}");
         let db_name = format!("eda_fault_{}_{tag}", name.replace('-', "_"));
         let mut args = CommonArgs::for_prefix(&prefix);
-        args.amqp_url = Some(AMQP.to_string().into());
+        args.amqp_url = Some(amqp.to_string().into());
         // The same levels the dbwriter is started with: a queue's arguments must match on redeclare.
         args.retry_delays = eda_common::config::parse_delays(RETRY_DELAYS).map_err(anyhow::Error::msg)?;
         let health = Health { readiness: Readiness::new(), metrics: Arc::new(Metrics::new("fault-load")) };
         let broker = Broker::start(&args, "fault-load", &health);
-        let publisher = Publisher::new(&broker, Duration::from_secs(10));
-        Ok(World { prefix, db_name, bin_dir, publisher, broker })
+        let publisher = Publisher::new(&broker, publish_timeout);
+        Ok(World { prefix, db_name, bin_dir, publisher, broker, amqp: amqp.to_owned() })
     }
 
     pub fn database_url(&self) -> String {
@@ -53,23 +66,41 @@ impl World {
     }
 
     /// Starts a dbwriter on a free port, through `amqp` (the broker, or a proxy in front of it).
-    pub async fn start_dbwriter(&self, amqp: &str, heartbeat: u16) -> anyhow::Result<DbWriter> {
+    pub async fn start_dbwriter(&self, amqp: &str, heartbeat: u16) -> anyhow::Result<Service> {
+        self.start_service("dbwriter", amqp, heartbeat, &[("DATABASE_URL", self.database_url())]).await
+    }
+
+    /// Starts the release binary `binary` of this world's prefix on a free port with `env`
+    /// besides the shared settings, and waits until `/readyz` answers 200. Its log goes to the
+    /// temporary directory, named after the prefix, the binary and the port.
+    pub async fn start_service(
+        &self,
+        binary: &str,
+        amqp: &str,
+        heartbeat: u16,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Service> {
         let http = free_port()?;
-        let log = std::fs::File::create(std::env::temp_dir().join(format!("{}-dbwriter.log", self.prefix)))?;
-        let child = Command::new(self.bin_dir.join("dbwriter"))
+        let log_name = format!("{}-{binary}-{}.log", self.prefix, http.port());
+        let log = std::fs::File::create(std::env::temp_dir().join(log_name))?;
+        let mut command = Command::new(self.bin_dir.join(binary));
+        command
             .env("AMQP_URL", amqp)
             .env("EDA_PREFIX", &self.prefix)
-            .env("DATABASE_URL", self.database_url())
             .env("HTTP_ADDR", http.to_string())
             .env("EDA_HEARTBEAT", heartbeat.to_string())
             .env("EDA_RETRY_DELAYS", RETRY_DELAYS)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .kill_on_drop(true)
             .spawn()?;
-        let d = DbWriter { child, http };
-        d.wait_ready(Duration::from_secs(60)).await?;
+        let d = Service { child, http };
+        d.wait_ready(Duration::from_secs(120)).await?;
         Ok(d)
     }
 
@@ -147,15 +178,27 @@ impl World {
     /// Publishes orders `range` with stable message ids, retrying each window until confirmed
     /// (a resend after a lost confirm is a duplicate the dbwriter must drop).
     pub async fn publish_orders(&self, range: std::ops::Range<usize>, rate: u32) -> anyhow::Result<()> {
+        self.publish_windows(range, rate, |i| {
+            self.publisher.event_with_id(&order(i), &order_id(&self.prefix, i))
+        })
+        .await
+    }
+
+    /// Publishes `make(i)` for every `i` of `range` in windows of 200 at `rate` a second (0: as
+    /// fast as confirms come), each window again until the broker confirmed all of it.
+    pub async fn publish_windows(
+        &self,
+        range: std::ops::Range<usize>,
+        rate: u32,
+        make: impl Fn(usize) -> Outgoing,
+    ) -> anyhow::Result<()> {
         let window = 200usize;
         let started = Instant::now();
         let mut next = range.start;
         while next < range.end {
             let end = (next + window).min(range.end);
             loop {
-                let batch = (next..end)
-                    .map(|i| self.publisher.event_with_id(&order(i), &order_id(&self.prefix, i)))
-                    .collect();
+                let batch = (next..end).map(&make).collect();
                 match self.publisher.send_all(batch).await {
                     Ok(()) => break,
                     Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
@@ -180,7 +223,8 @@ impl World {
                 .await;
         }
         let stop = tokio_util::sync::CancellationToken::new();
-        if let Ok(conn) = lapin::Connection::connect(AMQP, Default::default()).await {
+        let first = self.amqp.split(',').next().unwrap_or(AMQP).to_owned();
+        if let Ok(conn) = lapin::Connection::connect(&first, Default::default()).await {
             if let Ok(ch) = conn.create_channel().await {
                 for q in ["dead", "unrouted", "dbwriter", "retry.dbwriter.1", "retry.dbwriter.2"] {
                     let _ = ch
@@ -199,7 +243,7 @@ impl World {
     }
 }
 
-impl DbWriter {
+impl Service {
     pub async fn wait_ready(&self, within: Duration) -> anyhow::Result<Duration> {
         let started = Instant::now();
         while started.elapsed() < within {
@@ -208,7 +252,7 @@ impl DbWriter {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        anyhow::bail!("dbwriter not ready within {within:?}")
+        anyhow::bail!("service not ready within {within:?}")
     }
 
     pub fn signal(&self, sig: &str) {

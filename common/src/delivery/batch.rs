@@ -19,7 +19,7 @@ use lapin::Channel;
 use tokio_util::sync::CancellationToken;
 
 use super::session::{End, Session};
-use super::settle::{Settler, Verdict};
+use super::settle::{Settler, Verdict, SETTLE_TIMEOUT};
 use super::{BatchHandler, BatchSpec, ConsumerSpec, HandlerError, Message};
 use crate::envelope::EnvelopeError;
 use crate::publisher::{Outgoing, Publisher};
@@ -179,17 +179,27 @@ async fn settle(channel: &Channel, settler: &Settler, handled: Handled) -> Optio
     if let Err(error) = settler.publisher.send_all(outgoing).await {
         tracing::warn!(%error, "retry or dead-letter publish not confirmed; the batch goes back to the queue");
         let nack = BasicNackOptions { multiple: true, requeue: true };
-        let _ = channel.basic_nack(last_tag, nack).await;
+        let _ = tokio::time::timeout(SETTLE_TIMEOUT, channel.basic_nack(last_tag, nack)).await;
         return Some(End::Lost);
     }
-    match channel.basic_ack(last_tag, BasicAckOptions { multiple: true }).await {
-        Ok(()) => {
+    let acked =
+        tokio::time::timeout(SETTLE_TIMEOUT, channel.basic_ack(last_tag, BasicAckOptions { multiple: true }));
+    match acked.await {
+        Ok(Ok(())) => {
             metrics.acked.inc_by(count);
             None
         }
-        Err(error) => {
+        Ok(Err(error)) => {
             metrics.ack_failed.inc_by(count);
             tracing::warn!(%error, "batch ack not sent: the channel is closed; the broker will redeliver");
+            Some(End::Lost)
+        }
+        Err(_) => {
+            metrics.ack_failed.inc_by(count);
+            tracing::warn!(
+                timeout_ms = SETTLE_TIMEOUT.as_millis() as u64,
+                "batch ack not sent in time: the connection is gone; the broker will redeliver"
+            );
             Some(End::Lost)
         }
     }

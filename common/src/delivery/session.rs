@@ -6,6 +6,7 @@ use lapin::types::FieldTable;
 use lapin::{Channel, Consumer};
 use tokio_util::sync::CancellationToken;
 
+use super::settle::SETTLE_TIMEOUT;
 use crate::broker::Broker;
 use crate::retry::Backoff;
 use crate::topology::{tolerant, ServiceQueue};
@@ -94,11 +95,13 @@ impl Session {
 
     /// Stops deliveries; what was delivered but not acked goes back to the queue when the channel closes.
     pub async fn cancel(&self) {
-        let _ = self.channel.basic_cancel(self.tag.as_str().into(), BasicCancelOptions::default()).await;
+        let cancel = self.channel.basic_cancel(self.tag.as_str().into(), BasicCancelOptions::default());
+        let _ = tokio::time::timeout(SETTLE_TIMEOUT, cancel).await;
     }
 
     pub async fn close(self) {
         self.cancel().await;
-        let _ = self.channel.close(200, "consumer stopping".into()).await;
+        let _ =
+            tokio::time::timeout(SETTLE_TIMEOUT, self.channel.close(200, "consumer stopping".into())).await;
     }
 }

@@ -15,6 +15,11 @@ use crate::publisher::{long, with_header, Outgoing, Publisher};
 use crate::retry::RetryDecision;
 use crate::topology::Topology;
 
+/// The longest an ack or nack may wait to be sent. One asked for just as the connection dies
+/// (a broker node killed) can otherwise wait forever for a frame lapin will never write, and
+/// the session would never be replaced; the broker redelivers what was not acked either way.
+pub(crate) const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Header naming the queue a dead-lettered message failed in.
 pub const DEAD_QUEUE: &str = "x-eda-queue";
 /// Header carrying the reason a message was dead-lettered.
@@ -200,12 +205,12 @@ fn follow_up_id(cause: &str, env: &Envelope, index: usize) -> String {
 /// Acks one delivery; false (and counted) when the channel is gone and the broker will redeliver.
 pub(crate) async fn ack(publisher: &Publisher, acker: &Acker) -> bool {
     let metrics = publisher.broker().metrics();
-    match acker.ack(BasicAckOptions::default()).await {
-        Ok(true) => {
+    match tokio::time::timeout(SETTLE_TIMEOUT, acker.ack(BasicAckOptions::default())).await {
+        Ok(Ok(true)) => {
             metrics.acked.inc();
             true
         }
-        Ok(false) | Err(_) => {
+        Ok(Ok(false) | Err(_)) | Err(_) => {
             metrics.ack_failed.inc();
             tracing::warn!("ack not sent: the channel is closed; the broker will redeliver");
             false
@@ -215,5 +220,6 @@ pub(crate) async fn ack(publisher: &Publisher, acker: &Acker) -> bool {
 
 /// Gives a delivery back to the broker for redelivery (its effects are idempotent).
 pub(crate) async fn requeue(acker: &Acker) {
-    let _ = acker.nack(BasicNackOptions { requeue: true, multiple: false }).await;
+    let nack = acker.nack(BasicNackOptions { requeue: true, multiple: false });
+    let _ = tokio::time::timeout(SETTLE_TIMEOUT, nack).await;
 }

@@ -162,3 +162,42 @@ fn the_documented_policies_outrank_each_other_in_the_right_order() {
     assert!(service.definition["delivery-limit"].as_i64().unwrap() >= 1000, "far above a redelivery storm");
     assert_eq!(events_policy("e.x").pattern, r"^e\.x\.events$", "a prefix is escaped");
 }
+
+#[test]
+fn a_queue_created_without_eda_quorum_size_is_advisory_and_keeps_its_replicas() {
+    let t = Topology::new("eda", QueueType::Quorum).with_quorum_size(Some(3));
+    let queue = ServiceQueue { service: "billing".into(), bindings: vec!["#".into()] };
+    let object = t.service_plan(&queue, &RetryPolicy::new(3, vec![])).objects.remove(0);
+    let message =
+        "PRECONDITION_FAILED - inequivalent arg 'x-quorum-initial-group-size' for queue 'eda.billing' \
+                   in vhost '/': received the value '3' of type 'long' but current is none";
+    let d = from_refusal(&object, message);
+    assert_eq!((d.kind(), d.impact()), ("replicas", Impact::Advisory), "consuming and retrying work");
+    assert!(d.consequence().contains("keeps the replicas it was created with"), "{}", d.consequence());
+    assert!(d.fix("eda").contains("rabbitmq-queues add_member eda.billing NODE"), "{}", d.fix("eda"));
+}
+
+#[test]
+fn eda_quorum_size_goes_on_every_quorum_queue_and_on_no_classic_one() {
+    let size = |t: &Topology| -> Vec<Option<super::plan::Value>> {
+        let queue = ServiceQueue { service: "billing".into(), bindings: vec!["#".into()] };
+        let mut objects = t.shared_plan().objects;
+        objects.extend(
+            t.service_plan(&queue, &RetryPolicy::new(3, vec![std::time::Duration::from_secs(1)])).objects,
+        );
+        objects
+            .into_iter()
+            .filter(|o| !o.role.is_exchange())
+            .map(|o| o.arguments.get(super::plan::QUORUM_SIZE_ARGUMENT).cloned())
+            .collect()
+    };
+    let quorum = size(&Topology::new("eda", QueueType::Quorum).with_quorum_size(Some(3)));
+    assert_eq!(quorum.len(), 4, "unrouted, dead, the service queue, one retry queue");
+    assert!(quorum.iter().all(|v| *v == Some(super::plan::Value::Number(3))), "{quorum:?}");
+    assert!(
+        size(&Topology::new("eda", QueueType::Quorum)).iter().all(Option::is_none),
+        "the broker's default"
+    );
+    let classic = size(&Topology::new("eda", QueueType::Classic).with_quorum_size(Some(3)));
+    assert!(classic.iter().all(Option::is_none), "a classic queue has no replicas to size");
+}

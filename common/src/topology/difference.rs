@@ -104,6 +104,8 @@ impl Difference {
                 _ => Degraded,
             },
             ("delivery_limit", _) => Advisory,
+            // Replicated either way, by the cluster's choice rather than EDA_QUORUM_SIZE.
+            ("replicas", _) => Advisory,
             _ => Advisory,
         }
     }
@@ -153,6 +155,10 @@ impl Difference {
                     }
                     "message_ttl" | "length_limit" | "expiry" => {
                         "messages can be dropped before anyone handles them".into()
+                    }
+                    "replicas" => {
+                        "the queue keeps the replicas it was created with: only a new queue takes EDA_QUORUM_SIZE"
+                            .into()
                     }
                     "delivery_limit" if role == Role::ParkingLot => {
                         "the parking lot drops a message after that many `consumer dlq list`s".into()
@@ -206,6 +212,9 @@ impl Difference {
                     .map_or("SERVICE", |(service, _)| service);
                 policy_command(&retry_policy(prefix, service))
             }
+            (Found::Argument { name, .. }, _) if argument_kind(name) == "replicas" => format!(
+                "nothing needed; to change its replicas in place: `rabbitmq-queues add_member {object} NODE` or `rabbitmq-queues delete_member {object} NODE` (the argument itself stays as created)"
+            ),
             _ if self.role.is_exchange() => recreate_exchange,
             _ => recreate_queue,
         }
@@ -223,6 +232,7 @@ fn argument_kind(name: &str) -> &'static str {
         "max-length" | "max-length-bytes" => "length_limit",
         "expires" => "expiry",
         "queue-type" => "queue_type",
+        "quorum-initial-group-size" => "replicas",
         _ => "argument",
     }
 }

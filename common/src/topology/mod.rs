@@ -42,6 +42,8 @@ impl QueueType {
 pub struct Topology {
     prefix: String,
     queue_type: QueueType,
+    /// `x-quorum-initial-group-size` of the quorum queues declared; `None`: the broker's default.
+    quorum_size: Option<u16>,
 }
 
 /// A service's own queue and what it is bound to.
@@ -55,7 +57,12 @@ pub struct ServiceQueue {
 
 impl Topology {
     pub fn new(prefix: &str, queue_type: QueueType) -> Self {
-        Topology { prefix: prefix.to_owned(), queue_type }
+        Topology { prefix: prefix.to_owned(), queue_type, quorum_size: None }
+    }
+
+    /// The same names, quorum queues declared with `size` replicas (`EDA_QUORUM_SIZE`).
+    pub fn with_quorum_size(self, size: Option<u16>) -> Self {
+        Topology { quorum_size: size, ..self }
     }
 
     pub fn prefix(&self) -> &str {
@@ -110,6 +117,10 @@ impl Topology {
 
     pub fn queue_type(&self) -> QueueType {
         self.queue_type
+    }
+
+    pub fn quorum_size(&self) -> Option<u16> {
+        self.quorum_size
     }
 }
 

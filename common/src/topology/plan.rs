@@ -123,10 +123,9 @@ impl Topology {
     /// Both exchanges, `dead`, `unrouted` and its binding: what every service declares.
     pub fn shared_plan(&self) -> Plan {
         let unrouted = self.unrouted();
-        let queue = Shape::Queue(self.queue_type);
         let objects = vec![
             object(Role::UnroutedExchange, &unrouted, Shape::Exchange(ExchangeType::Fanout), []),
-            object(Role::UnroutedQueue, &unrouted, queue.clone(), []),
+            self.queue(Role::UnroutedQueue, &unrouted, vec![]),
             object(
                 Role::EventsExchange,
                 &self.events_exchange(),
@@ -134,7 +133,7 @@ impl Topology {
                 [("alternate-exchange", Value::Text(unrouted.clone()))],
             ),
             object(Role::RetryExchange, &self.retry_exchange(), Shape::Exchange(ExchangeType::Direct), []),
-            object(Role::ParkingLot, &self.dead_queue(), queue, []),
+            self.queue(Role::ParkingLot, &self.dead_queue(), vec![]),
         ];
         let bindings = vec![Binding { exchange: unrouted.clone(), queue: unrouted, key: String::new() }];
         Plan { objects, bindings }
@@ -144,7 +143,7 @@ impl Topology {
     pub fn service_plan(&self, queue: &ServiceQueue, retry: &RetryPolicy) -> Plan {
         let name = self.service_queue(&queue.service);
         let mut plan = Plan::default();
-        plan.objects.push(object(Role::ServiceQueue, &name, Shape::Queue(self.queue_type), []));
+        plan.objects.push(self.queue(Role::ServiceQueue, &name, vec![]));
         for pattern in &queue.bindings {
             plan.bindings.push(Binding {
                 exchange: self.events_exchange(),
@@ -165,7 +164,7 @@ impl Topology {
                 args.push(("x-dead-letter-strategy", Value::Text("at-least-once".into())));
                 args.push(("x-overflow", Value::Text("reject-publish".into())));
             }
-            plan.objects.push(object(Role::RetryQueue, &retry_queue, Shape::Queue(self.queue_type), args));
+            plan.objects.push(self.queue(Role::RetryQueue, &retry_queue, args));
             plan.bindings.push(Binding {
                 exchange: self.retry_exchange(),
                 queue: retry_queue.clone(),
@@ -174,7 +173,18 @@ impl Topology {
         }
         plan
     }
+
+    /// A queue of the installation's type; a quorum queue with its replica count, if one is set.
+    fn queue(&self, role: Role, name: &str, mut arguments: Vec<(&'static str, Value)>) -> Object {
+        if let (QueueType::Quorum, Some(size)) = (self.queue_type, self.quorum_size) {
+            arguments.push((QUORUM_SIZE_ARGUMENT, Value::Number(i64::from(size))));
+        }
+        object(role, name, Shape::Queue(self.queue_type), arguments)
+    }
 }
+
+/// The argument `EDA_QUORUM_SIZE` sets: a quorum queue's replicas when it is created.
+pub const QUORUM_SIZE_ARGUMENT: &str = "x-quorum-initial-group-size";
 
 fn object(
     role: Role,

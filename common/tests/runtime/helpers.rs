@@ -32,11 +32,21 @@ impl Harness {
 
     /// The same on a prefix the test has already put objects on (another team's publisher, say).
     pub async fn on(t: TestBroker, service: &str) -> Harness {
+        Harness::configured(t, service, |_| {}).await
+    }
+
+    /// [`Harness::on`] with settings changed by `configure` (the brokers, say).
+    pub async fn configured(
+        t: TestBroker,
+        service: &str,
+        configure: impl FnOnce(&mut CommonArgs),
+    ) -> Harness {
         eda_common::telemetry::init_for_tests();
         let mut args = CommonArgs::for_prefix(&t.prefix);
         args.max_retries = 3;
         args.retry_delays = parse_delays("50ms,100ms").unwrap();
         args.amqp_url = Some(eda_tests::broker::amqp_url().into());
+        configure(&mut args);
         t.track_service(service, args.retry_delays.0.len());
         let health = Health { readiness: Readiness::new(), metrics: Arc::new(Metrics::new(service)) };
         let broker = Broker::start(&args, service, &health);

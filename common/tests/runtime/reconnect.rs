@@ -55,15 +55,8 @@ async fn readyz_is_not_ready_while_the_broker_is_unreachable() {
         metrics: std::sync::Arc::new(eda_common::metrics::Metrics::new("probe")),
     };
     let broker = eda_common::Broker::start(&args, "probe", &health);
-    let server = eda_common::health::HttpServer::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        eda_common::health::router(health.clone()),
-    )
-    .await
-    .unwrap();
-    let addr = server.local_addr();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let serving = tokio::spawn(server.serve(stop.clone()));
+    let served = ServedHealth::start(&health).await;
+    let addr = served.addr;
     let (status, body) = http_get(addr, "/readyz").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("\"broker\":false"), "{body}");
@@ -72,8 +65,31 @@ async fn readyz_is_not_ready_while_the_broker_is_unreachable() {
     let (_, metrics) = http_get(addr, "/metrics").await;
     assert!(metrics.contains("eda_broker_connected{service=\"probe\"} 0"), "{metrics}");
     broker.close().await;
-    stop.cancel();
-    serving.await.unwrap().unwrap();
+    served.stop().await;
+}
+
+/// `/healthz`, `/readyz` and `/metrics` of `health` on a port of their own, until stopped.
+pub struct ServedHealth {
+    pub addr: std::net::SocketAddr,
+    stop: tokio_util::sync::CancellationToken,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl ServedHealth {
+    pub async fn start(health: &eda_common::health::Health) -> ServedHealth {
+        let router = eda_common::health::router(health.clone());
+        let server =
+            eda_common::health::HttpServer::bind("127.0.0.1:0".parse().unwrap(), router).await.unwrap();
+        let addr = server.local_addr();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let serving = tokio::spawn(server.serve(stop.clone()));
+        ServedHealth { addr, stop, serving }
+    }
+
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.serving.await.unwrap().unwrap();
+    }
 }
 
 /// A minimal HTTP/1.0 GET, enough for health endpoints.

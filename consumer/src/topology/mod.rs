@@ -56,7 +56,7 @@ pub async fn run(common: &CommonArgs, action: TopologyAction) -> Result<()> {
 
 /// Checks the prefix of `common` with the management API if `args` names it, else over AMQP.
 pub async fn check(common: &CommonArgs, args: &CheckArgs) -> Result<Report> {
-    let topology = Topology::new(&common.prefix, common.queue_type);
+    let topology = Topology::new(&common.prefix, common.queue_type).with_quorum_size(common.quorum_size);
     let mut report = Report { prefix: common.prefix.clone(), ..Default::default() };
     match &args.management_url {
         Some(url) => {

@@ -1,6 +1,8 @@
-//! dbwriter against the real RabbitMQ and PostgreSQL, one prefix and one database per test.
+//! dbwriter against the real RabbitMQ and PostgreSQL (and the three-node cluster), one prefix and
+//! one database per test.
 
 mod bad_messages;
+mod cluster;
 mod deployments;
 mod helpers;
 mod idempotency;

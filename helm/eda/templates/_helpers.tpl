@@ -42,6 +42,10 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
   value: {{ .Values.company | quote }}
 - name: EDA_QUEUE_TYPE
   value: {{ .Values.queueType | quote }}
+{{- with .Values.quorumSize }}
+- name: EDA_QUORUM_SIZE
+  value: {{ . | quote }}
+{{- end }}
 - name: EDA_MAX_RETRIES
   value: {{ .Values.maxRetries | quote }}
 - name: EDA_RETRY_DELAYS
