@@ -428,7 +428,8 @@ fn each_pod_of_the_suite_has_a_network_policy_that_opens_only_its_port_and_what_
         assert_eq!(ports(&spec["ingress"]), tcp(&[container_port]), "{component}: only the port it serves");
         let mut expected = vec![(53, "TCP".to_owned()), (53, "UDP".to_owned())];
         expected.extend(tcp(match component {
-            "producer" => &[5671, 5672],
+            // With OpenID Connect sign-in configured (the fixture's values): the provider's HTTPS.
+            "producer" => &[443, 5671, 5672],
             "dbwriter" => &[5432, 5671, 5672],
             // With tenant databases configured (the fixture's values): PostgreSQL too.
             "provisioner" => &[443, 443, 5432, 5671, 5672, 6443],
@@ -530,4 +531,65 @@ fn checkov_finds_nothing_on_the_rendered_chart_but_the_accepted_findings() {
     }
     let listed: std::collections::BTreeSet<String> = accepted.as_object().unwrap().keys().cloned().collect();
     assert_eq!(occurring, listed, "an accepted finding no longer occurs: drop it from the list");
+}
+
+#[test]
+fn oidc_sign_in_renders_the_producers_variables_with_its_secrets_from_a_secret_and_only_when_an_issuer_is_set(
+) {
+    let env_of = |docs: &[Value]| -> Vec<Value> {
+        find(docs, "Deployment", "chart-test-producer")["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let named = |env: &[Value], name: &str| env.iter().find(|e| e["name"] == name).cloned();
+    let off = env_of(&render("chart-test", "chart-test-ns", &[]));
+    assert!(
+        off.iter().all(|e| !e["name"].as_str().unwrap().starts_with("PRODUCER_OIDC_")
+            && !e["name"].as_str().unwrap().starts_with("PRODUCER_SESSION_")),
+        "no issuer, no sign-in variables: {off:?}"
+    );
+
+    let on = [
+        "--set",
+        "producer.oidc.issuer=https://id.example.com/realms/eda",
+        "--set",
+        "producer.oidc.clientId=eda-portal",
+        "--set",
+        "producer.oidc.redirectUrl=https://eda.example.com/auth/callback",
+        "--set",
+        "producer.oidc.existingSecret=eda-oidc",
+        "--set",
+        "producer.oidc.rolesClaim=groups",
+    ];
+    let env = env_of(&render("chart-test", "chart-test-ns", &on));
+    let value =
+        |name: &str| named(&env, name).unwrap_or_else(|| panic!("{name} missing: {env:?}"))["value"].clone();
+    assert_eq!(value("PRODUCER_OIDC_ISSUER"), json!("https://id.example.com/realms/eda"));
+    assert_eq!(value("PRODUCER_OIDC_CLIENT_ID"), json!("eda-portal"));
+    assert_eq!(value("PRODUCER_OIDC_REDIRECT_URL"), json!("https://eda.example.com/auth/callback"));
+    assert_eq!(value("PRODUCER_OIDC_CLIENTS_CLAIM"), json!("eda_clients"));
+    assert_eq!(value("PRODUCER_OIDC_ROLES_CLAIM"), json!("groups"));
+    assert_eq!(value("PRODUCER_OIDC_OPERATOR_ROLE"), json!("operator"));
+    assert_eq!(value("PRODUCER_SESSION_TTL"), json!("8h"));
+    assert!(
+        named(&env, "PRODUCER_OIDC_AUDIENCE").is_none(),
+        "unset audience: the producer's default, the client id"
+    );
+    // The secrets come from the Secret, never as values; a public client may have no secret.
+    let secret = |name: &str| named(&env, name).unwrap()["valueFrom"]["secretKeyRef"].clone();
+    assert_eq!(
+        secret("PRODUCER_OIDC_CLIENT_SECRET"),
+        json!({"name": "eda-oidc", "key": "client-secret", "optional": true})
+    );
+    assert_eq!(secret("PRODUCER_SESSION_KEY"), json!({"name": "eda-oidc", "key": "session-key"}));
+
+    // An issuer without what sign-in cannot work without is refused, naming the value.
+    let chart = chart_dir().display().to_string();
+    let out =
+        helm(&["template", "chart-test", &chart, "--set", "producer.oidc.issuer=https://id.example.com"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("producer.oidc.clientId is needed with an issuer"));
+    let out = helm(&["template", "chart-test", &chart, "--set", "producer.oidc.issuer=id.example.com"]);
+    assert!(!out.status.success(), "an issuer that is no URL fails the schema");
 }
