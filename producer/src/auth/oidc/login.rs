@@ -119,6 +119,12 @@ async fn callback(
             "the provider's answer is not for this sign-in (state differs)",
         );
     };
+    if !sign_in.provider.answered_by_this_provider(query.get("iss").map(String::as_str)) {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            "the answer is not from the configured provider (iss differs or is missing)",
+        );
+    }
     let claims = match exchange(&sign_in.provider, code, &attempt).await {
         Ok(claims) => claims,
         Err(why) => return refused(StatusCode::BAD_GATEWAY, &why),
@@ -187,7 +193,23 @@ async fn exchange(provider: &Provider, code: &str, attempt: &LoginAttempt) -> Re
     if !nonce_ok {
         return Err("the provider's ID token is not for this sign-in (nonce differs)".into());
     }
+    authorized_party(&claims, &provider.client_id)?;
     Ok(claims)
+}
+
+/// OpenID Connect Core 3.1.3.7: an ID token for several audiences names the party it was issued
+/// to (`azp`), and an `azp` present must be this client.
+fn authorized_party(claims: &Value, client_id: &str) -> Result<(), String> {
+    let audiences = claims["aud"].as_array().map_or(1, Vec::len);
+    match claims["azp"].as_str() {
+        Some(azp) if azp != client_id => {
+            Err(format!("the provider's ID token was issued to {azp:?}, not this client"))
+        }
+        None if audiences > 1 => {
+            Err("the provider's ID token has several audiences and names no authorized party (azp)".into())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Ends the session: the cookie goes, then the provider's own session (when it says how).
@@ -225,5 +247,17 @@ mod tests {
             assert_eq!(local_path(Some(bad)), "/", "{bad}");
         }
         assert_eq!(local_path(None), "/");
+    }
+
+    #[test]
+    fn an_id_token_issued_to_another_party_is_refused() {
+        let ok = |claims: Value| authorized_party(&claims, "eda-portal");
+        assert!(ok(serde_json::json!({"aud": "eda-portal"})).is_ok());
+        assert!(ok(serde_json::json!({"aud": ["eda-portal"], "azp": "eda-portal"})).is_ok());
+        assert!(ok(serde_json::json!({"aud": ["eda-portal", "api"], "azp": "eda-portal"})).is_ok());
+        let other = ok(serde_json::json!({"aud": "eda-portal", "azp": "other-app"})).unwrap_err();
+        assert!(other.contains("\"other-app\""), "{other}");
+        let none = ok(serde_json::json!({"aud": ["eda-portal", "api"]})).unwrap_err();
+        assert!(none.contains("azp"), "{none}");
     }
 }

@@ -47,6 +47,18 @@ struct Metadata {
     token_endpoint: String,
     jwks_uri: String,
     end_session_endpoint: Option<String>,
+    /// RFC 9207: the provider names itself in every authorization response (`iss`).
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+
+impl Metadata {
+    fn answered_by_this_provider(&self, iss: Option<&str>) -> bool {
+        match iss {
+            Some(iss) => iss == self.issuer,
+            None => !self.authorization_response_iss_parameter_supported,
+        }
+    }
 }
 
 /// A discovered provider and this producer's client there.
@@ -161,6 +173,13 @@ impl Provider {
         Ok(jsonwebtoken::decode::<Value>(token, &key, &validation)?.claims)
     }
 
+    /// Whether an authorization response's `iss` (RFC 9207) is this provider's: when the
+    /// provider promises one it must be there, and any given must be its issuer (a browser sent
+    /// back with another provider's code is refused, the mix-up attack).
+    pub fn answered_by_this_provider(&self, iss: Option<&str>) -> bool {
+        self.metadata.answered_by_this_provider(iss)
+    }
+
     /// Where the portal sends a browser after sign-out: the provider's end-session endpoint
     /// (when it has one), back to the portal's `/signed-out`.
     pub fn end_session_url(&self) -> Option<String> {
@@ -195,5 +214,33 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metadata;
+
+    fn metadata(iss_supported: bool) -> Metadata {
+        serde_json::from_value(serde_json::json!({
+            "issuer": "https://id.example.com/realms/eda",
+            "authorization_endpoint": "https://id.example.com/auth",
+            "token_endpoint": "https://id.example.com/token",
+            "jwks_uri": "https://id.example.com/jwks",
+            "authorization_response_iss_parameter_supported": iss_supported,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_authorization_response_from_another_issuer_is_refused() {
+        for supported in [true, false] {
+            let m = metadata(supported);
+            assert!(m.answered_by_this_provider(Some("https://id.example.com/realms/eda")));
+            assert!(!m.answered_by_this_provider(Some("https://evil.example/")), "mix-up");
+        }
+        // Missing: refused only where the provider promised to name itself.
+        assert!(!metadata(true).answered_by_this_provider(None));
+        assert!(metadata(false).answered_by_this_provider(None));
     }
 }
