@@ -4,6 +4,7 @@
 //! clock skew between nodes does not matter), by replacing it at the resourceVersion it
 //! read; a 409 means another replica won.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -46,17 +47,57 @@ pub struct LeaseSettings {
     pub renew: Duration,
 }
 
+/// Until when this replica's hold on the Lease is certain: two thirds of the duration after the
+/// start of its last successful renewal, the moment a leader that could not renew steps down.
+/// The work checks it right before a step another replica must never overlap (the
+/// provisioner's helm runs): a leader frozen (SIGSTOP, a VM paused) past it may have been
+/// replaced, and learns so only at its next renewal; on waking, this says so at once.
+#[derive(Debug, Clone, Default)]
+pub struct Tenure {
+    until: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Tenure {
+    /// Whether the hold is certain now.
+    pub fn current(&self) -> bool {
+        self.current_at(Instant::now())
+    }
+
+    fn current_at(&self, now: Instant) -> bool {
+        self.until.lock().expect("tenure lock").is_some_and(|until| now < until)
+    }
+
+    fn renewed(&self, started: Instant, certain_for: Duration) {
+        *self.until.lock().expect("tenure lock") = Some(started + certain_for);
+    }
+
+    fn ended(&self) {
+        *self.until.lock().expect("tenure lock") = None;
+    }
+}
+
 /// One replica's view of the Lease.
 pub struct Election {
     api: Api<Lease>,
     settings: LeaseSettings,
     /// The Lease version last seen held by someone else, and when it was first seen.
     observed: Option<(String, Instant)>,
+    tenure: Tenure,
 }
 
 impl Election {
     pub fn new(client: Client, settings: LeaseSettings) -> Self {
-        Election { api: Api::namespaced(client, &settings.namespace), settings, observed: None }
+        Election {
+            api: Api::namespaced(client, &settings.namespace),
+            settings,
+            observed: None,
+            tenure: Tenure::default(),
+        }
+    }
+
+    /// This replica's [`Tenure`], kept current by [`Election::run`].
+    pub fn tenure(&self) -> Tenure {
+        self.tenure.clone()
     }
 
     /// Campaigns and renews until `stop`; `leader` says whether this replica holds the Lease.
@@ -66,12 +107,17 @@ impl Election {
         let deadline = self.settings.duration.mul_f64(2.0 / 3.0);
         let mut last_renewal: Option<Instant> = None;
         loop {
+            let asked = Instant::now();
             let held = match self.try_acquire_or_renew().await {
                 Ok(true) => {
                     last_renewal = Some(Instant::now());
+                    self.tenure.renewed(asked, deadline);
                     true
                 }
-                Ok(false) => false,
+                Ok(false) => {
+                    self.tenure.ended();
+                    false
+                }
                 Err(error) => {
                     tracing::warn!(%error, "lease election call failed");
                     last_renewal.is_some_and(|at| at.elapsed() < deadline)
@@ -85,6 +131,7 @@ impl Election {
                 () = stop.cancelled() => break,
             }
         }
+        self.tenure.ended();
         if *leader.borrow() {
             leader.send_replace(false);
             if let Err(error) = self.release().await {
@@ -177,5 +224,26 @@ fn won(answer: std::result::Result<Lease, kube::Error>, doing: impl FnOnce() -> 
         Ok(_) => Ok(true),
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
         Err(source) => Err(LeaseError { doing: doing(), source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenure_is_certain_until_two_thirds_of_the_lease_after_the_renewal_was_asked() {
+        let tenure = Tenure::default();
+        let asked = Instant::now();
+        assert!(!tenure.current_at(asked), "never renewed: not held");
+        tenure.renewed(asked, Duration::from_secs(10));
+        assert!(tenure.current_at(asked + Duration::from_millis(9_999)));
+        // A leader frozen past it wakes to a tenure that is over, before any renewal.
+        assert!(!tenure.current_at(asked + Duration::from_secs(10)));
+        assert!(!tenure.current_at(asked + Duration::from_secs(60)));
+        tenure.renewed(asked + Duration::from_secs(60), Duration::from_secs(10));
+        assert!(tenure.clone().current_at(asked + Duration::from_secs(61)), "clones share it");
+        tenure.ended();
+        assert!(!tenure.current_at(asked + Duration::from_secs(61)), "lost or given up");
     }
 }

@@ -139,6 +139,33 @@ async fn the_lease_goes_to_the_first_replica_and_a_released_one_is_taken_as_a_ne
     w.cleanup().await;
 }
 
+/// The tenure a leader's work checks before a step no other replica may overlap ends by itself
+/// two thirds into the Lease after the last renewal, before the election's next round: a leader
+/// frozen past it (here: renewing only every 10 minutes) is told on waking, not at its next renewal.
+#[tokio::test]
+async fn a_leaders_tenure_ends_by_itself_before_its_next_renewal_and_with_the_election() {
+    let w = World::new().await;
+    let settings = LeaseSettings {
+        duration: Duration::from_secs(3),
+        renew: Duration::from_secs(600),
+        ..lease_settings(&w.state_namespace(), "a")
+    };
+    let election = Election::new(w.cluster().client(), settings);
+    let tenure = election.tenure();
+    assert!(!tenure.current(), "no Lease held yet");
+    let (leader_tx, mut leader) = tokio::sync::watch::channel(false);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let run = tokio::spawn(election.run(leader_tx, stop.clone()));
+    leader.wait_for(|leading| *leading).await.unwrap();
+    assert!(tenure.current(), "just renewed: certain");
+    eventually("the tenure to end without a renewal", || !tenure.current()).await;
+    assert!(*leader.borrow(), "the election has not looked again: only the tenure knows");
+    stop.cancel();
+    run.await.unwrap();
+    assert!(!*leader.borrow() && !tenure.current());
+    w.cleanup().await;
+}
+
 /// Stays on the fixture: the 409 must answer one chosen request (a's renewal), which only
 /// the fixture can inject.
 #[tokio::test]

@@ -33,6 +33,9 @@ impl Reconciler {
                 .await?;
             tenant.status = Some(written);
         }
+        if let Some(next) = self.not_leading(tenant.name()) {
+            return Ok(next);
+        }
         let delete_namespace = self.remove(&who, &spec.product).await?;
         if !self.still_wanted(&tenant).await? {
             return Ok(Next::Now);

@@ -32,7 +32,9 @@ pub async fn lead(
     shutdown: Shutdown,
 ) {
     let (leader_tx, mut leader) = watch::channel(false);
-    let election = tokio::spawn(Election::new(client.clone(), lease).run(leader_tx, shutdown.clone()));
+    let election = Election::new(client.clone(), lease);
+    reconciler.lead_under(election.tenure());
+    let election = tokio::spawn(election.run(leader_tx, shutdown.clone()));
     let api = Api::<TenantResource>::all(client);
     loop {
         // Stand by until this replica leads (or the election ends, at shutdown).

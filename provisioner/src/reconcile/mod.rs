@@ -12,9 +12,10 @@ pub use present::release_hash;
 mod status;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use eda_common::lease::Tenure;
 use eda_common::{Envelope, Publisher};
 use tracing::Instrument as _;
 
@@ -47,6 +48,8 @@ pub struct Reconciler {
     /// The platform PostgreSQL, for products with a database.
     pub databases: TenantDatabases,
     memory: Mutex<Memory>,
+    /// The Lease's hold while leading in apply mode (unset in plan mode: nothing to overlap).
+    tenure: OnceLock<Tenure>,
 }
 
 /// What the reconciler remembers between passes (lost on restart, which costs one pass).
@@ -98,7 +101,27 @@ impl Reconciler {
             abandoned_after: settings.abandoned_after,
             databases: settings.databases,
             memory: Mutex::default(),
+            tenure: OnceLock::new(),
         }
+    }
+
+    /// Runs helm only while `tenure` is certain (set once, by the controller that leads).
+    pub fn lead_under(&self, tenure: Tenure) {
+        if self.tenure.set(tenure).is_err() {
+            tracing::warn!("the reconciler already leads under a Lease; the second one is ignored");
+        }
+    }
+
+    /// `Some(wait)` when this replica may no longer be the leader: its hold on the Lease is not
+    /// certain (frozen past the renew deadline, or lost), so a helm run now could overlap the
+    /// next leader's. The election notices at its next round and stops the controller.
+    fn not_leading(&self, name: &str) -> Option<Next> {
+        let tenure = self.tenure.get()?;
+        if tenure.current() {
+            return None;
+        }
+        tracing::warn!(tenant = name, "not running helm: this replica's hold on the Lease is not certain");
+        Some(Next::Waiting(Duration::from_secs(1)))
     }
 
     /// One pass over one tenant.

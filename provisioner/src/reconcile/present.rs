@@ -59,6 +59,9 @@ impl Reconciler {
         if !self.still_wanted(&tenant).await? {
             return Ok(Next::Now);
         }
+        if let Some(next) = self.not_leading(tenant.name()) {
+            return Ok(next);
+        }
         if let Some(wait) = self.wait_for_pending(&order.tenant).await? {
             return Ok(Next::Waiting(wait));
         }
