@@ -87,54 +87,41 @@ impl Target {
     }
 }
 
+/// `$body` with `$d` bound to the deployer the target holds, whichever it is.
+macro_rules! with_deployer {
+    ($target:expr, $d:ident => $body:expr) => {
+        match $target {
+            Target::Apply { deployer: ClusterDeployer::Helm($d), .. } => $body,
+            Target::Apply { deployer: ClusterDeployer::Flux($d), .. } => $body,
+            Target::Plan($d) => $body,
+        }
+    };
+}
+
 /// The target deploys through whichever deployer it holds.
 impl Deployer for Target {
     fn name(&self) -> &'static str {
-        match self {
-            Target::Apply { deployer: ClusterDeployer::Helm(d), .. } => d.name(),
-            Target::Apply { deployer: ClusterDeployer::Flux(d), .. } => d.name(),
-            Target::Plan(d) => d.name(),
-        }
+        with_deployer!(self, d => d.name())
     }
 
     async fn deploy(&self, release: &Release) -> Result<Deployed> {
-        match self {
-            Target::Apply { deployer: ClusterDeployer::Helm(d), .. } => d.deploy(release).await,
-            Target::Apply { deployer: ClusterDeployer::Flux(d), .. } => d.deploy(release).await,
-            Target::Plan(d) => d.deploy(release).await,
-        }
+        with_deployer!(self, d => d.deploy(release).await)
     }
 
     async fn uninstall(&self, tenant: &Tenant) -> Result<()> {
-        match self {
-            Target::Apply { deployer: ClusterDeployer::Helm(d), .. } => d.uninstall(tenant).await,
-            Target::Apply { deployer: ClusterDeployer::Flux(d), .. } => d.uninstall(tenant).await,
-            Target::Plan(d) => d.uninstall(tenant).await,
-        }
+        with_deployer!(self, d => d.uninstall(tenant).await)
     }
 
     fn uses_helm_storage(&self) -> bool {
-        match self {
-            Target::Apply { deployer: ClusterDeployer::Helm(d), .. } => d.uses_helm_storage(),
-            Target::Apply { deployer: ClusterDeployer::Flux(d), .. } => d.uses_helm_storage(),
-            Target::Plan(d) => d.uses_helm_storage(),
-        }
+        with_deployer!(self, d => d.uses_helm_storage())
     }
 
     async fn is_present(&self, tenant: &Tenant) -> Result<Option<bool>> {
-        match self {
-            Target::Apply { deployer: ClusterDeployer::Helm(d), .. } => d.is_present(tenant).await,
-            Target::Apply { deployer: ClusterDeployer::Flux(d), .. } => d.is_present(tenant).await,
-            Target::Plan(d) => d.is_present(tenant).await,
-        }
+        with_deployer!(self, d => d.is_present(tenant).await)
     }
 
     async fn recover(&self, tenant: &Tenant, state: &ReleaseState) -> Result<()> {
-        match self {
-            Target::Apply { deployer: ClusterDeployer::Helm(d), .. } => d.recover(tenant, state).await,
-            Target::Apply { deployer: ClusterDeployer::Flux(d), .. } => d.recover(tenant, state).await,
-            Target::Plan(d) => d.recover(tenant, state).await,
-        }
+        with_deployer!(self, d => d.recover(tenant, state).await)
     }
 }
 
