@@ -590,6 +590,12 @@ fn oidc_sign_in_renders_the_producers_variables_with_its_secrets_from_a_secret_a
         helm(&["template", "chart-test", &chart, "--set", "producer.oidc.issuer=https://id.example.com"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("producer.oidc.clientId is needed with an issuer"));
-    let out = helm(&["template", "chart-test", &chart, "--set", "producer.oidc.issuer=id.example.com"]);
+    // Everything else given, so only the schema can refuse it.
+    let mut not_a_url = vec!["template", "chart-test", chart.as_str()];
+    not_a_url.extend_from_slice(&on);
+    not_a_url.extend_from_slice(&["--set", "producer.oidc.issuer=id.example.com"]);
+    let out = helm(&not_a_url);
     assert!(!out.status.success(), "an issuer that is no URL fails the schema");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("issuer") && stderr.contains("schema"), "{stderr}");
 }
