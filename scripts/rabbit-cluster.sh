@@ -6,9 +6,15 @@
 #   1      eda-cluster-1@localhost   5681    25681         15681
 #   2      eda-cluster-2@localhost   5682    25682         15682
 #   3      eda-cluster-3@localhost   5683    25683         15683
-# (ports shift with EDA_CLUSTER_PORT_BASE, default 5680). One Erlang cookie of their own;
-# epmd is the machine's (it only maps names to ports). Nodes 2 and 3 join node 1 with
-# `rabbitmqctl join_cluster`.
+# (ports shift with EDA_CLUSTER_PORT_BASE, default 5680; names with EDA_CLUSTER_NAME, default
+# eda-cluster). One Erlang cookie of their own; epmd is the machine's (it only maps names to
+# ports). Nodes 2 and 3 join node 1 with `rabbitmqctl join_cluster`.
+#
+# A cluster whose nodes all died (a machine shut down, every VM killed) restarts only when its
+# nodes boot together: each waits up to five minutes for the peers it last saw running. So
+# `start` launches every stopped node first and waits for them after. A cluster that still does
+# not form (its data torn by a kill mid-join) is test data only: it is wiped and built afresh,
+# once, saying so.
 #
 #   rabbit-cluster.sh start        start what is not running, join, wait; idempotent, quiet when all is well
 #   rabbit-cluster.sh stop         stop the three nodes (their pid files), nothing else
@@ -26,13 +32,14 @@ set -euo pipefail
 
 DIR="${EDA_CLUSTER_DIR:-$HOME/.cache/eda-rabbit-cluster}"
 BASE="${EDA_CLUSTER_PORT_BASE:-5680}"
+NAME="${EDA_CLUSTER_NAME:-eda-cluster}"
 RABBIT_BIN=/usr/lib/rabbitmq/bin
 NODES=(1 2 3)
 
 say() { printf 'rabbit-cluster: %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-node_name() { echo "eda-cluster-$1@localhost"; }
+node_name() { echo "$NAME-$1@localhost"; }
 amqp_port() { echo $((BASE + $1)); }
 mgmt_port() { echo $((BASE + 10000 + $1)); }
 dist_port() { echo $((BASE + 20000 + $1)); }
@@ -63,10 +70,18 @@ with_node() { # N command...: runs a rabbitmq script for node N
   env $(node_env "$n") "$@"
 }
 
-ctl() { # N args...: rabbitmqctl against node N only
+ctl() { # N args...: rabbitmqctl against node N only, never hanging longer than 330 s
   local n="$1"
   shift
-  with_node "$n" "$RABBIT_BIN/rabbitmqctl" -q -n "$(node_name "$n")" "$@"
+  with_node "$n" timeout 330 "$RABBIT_BIN/rabbitmqctl" -q -n "$(node_name "$n")" "$@"
+}
+
+log_tail() { # N: the end of node N's log, for a failure's message
+  local f
+  for f in "$DIR/node$1/log/$(node_name "$1").log" "$DIR/node$1/log/start.log"; do
+    [ -s "$f" ] && { say "the end of $f:"; tail -n 15 "$f" | sed 's/^/  /' >&2; }
+  done
+  return 0
 }
 
 pid_of() { # N: the pid of node N's beam, if it lives and is that node
@@ -105,28 +120,35 @@ EOF
   done
 }
 
-start_node() { # N: starts node N unless it runs; waits until it has booted
+launch_node() { # N: starts node N's VM unless it runs; does not wait for it to boot
   local n="$1"
-  if ! running "$n"; then
-    if listening "$(amqp_port "$n")"; then
-      say "port $(amqp_port "$n") is taken by something that is not node $n"; return 1
-    fi
-    # A stale pid file from a kill -9 would make the start script refuse.
-    rm -f "$DIR/node$n/pid"
-    with_node "$n" setsid "$RABBIT_BIN/rabbitmq-server" >"$DIR/node$n/log/start.log" 2>&1 </dev/null &
-    local i
-    for ((i = 0; i < 120; i++)); do
-      [ -s "$DIR/node$n/pid" ] && break
-      sleep 0.5
-    done
+  running "$n" && return 0
+  if listening "$(amqp_port "$n")"; then
+    say "port $(amqp_port "$n") is taken by something that is not node $n"; return 1
   fi
-  ctl "$n" wait --timeout 120 "$DIR/node$n/pid" >/dev/null 2>&1 || {
-    say "node $n did not start: see $DIR/node$n/log"; return 1
+  # A stale pid file from a kill -9 would make the start script refuse.
+  rm -f "$DIR/node$n/pid"
+  with_node "$n" setsid "$RABBIT_BIN/rabbitmq-server" >"$DIR/node$n/log/start.log" 2>&1 </dev/null &
+  local i
+  for ((i = 0; i < 120; i++)); do
+    [ -s "$DIR/node$n/pid" ] && return 0
+    sleep 0.5
+  done
+  say "node $n wrote no pid file"; log_tail "$n"; return 1
+}
+
+await_node() { # N: waits until node N has booted (its app running)
+  local n="$1"
+  # Up to 300 s: a node that saw peers running waits five minutes for them (10 x 30 s).
+  ctl "$n" wait --timeout 300 "$DIR/node$n/pid" >/dev/null 2>&1 || {
+    say "node $n did not start"; log_tail "$n"; return 1
   }
   # stop_app leaves the VM running: start the app again.
   ctl "$n" await_startup --timeout 120 >/dev/null 2>&1 || ctl "$n" start_app >/dev/null
   ctl "$n" await_startup --timeout 120 >/dev/null
 }
+
+start_node() { launch_node "$1" && await_node "$1"; }
 
 clustered() { # N: node N's running nodes include all three
   local status n
@@ -143,17 +165,28 @@ member() { # N: node N's cluster lists node 1 among its disc nodes
 join() { # N: node N joins node 1's cluster (a fresh node only)
   local n="$1"
   member "$n" && return 0
-  ctl "$n" stop_app >/dev/null
-  ctl "$n" reset >/dev/null
-  ctl "$n" join_cluster "$(node_name 1)" >/dev/null
-  ctl "$n" start_app >/dev/null
-  ctl "$n" await_startup --timeout 120 >/dev/null
+  # The CLI warns about feature flags while a node joins: kept in join.log, shown on failure.
+  local log="$DIR/node$n/log/join.log"
+  { ctl "$n" stop_app && ctl "$n" reset && ctl "$n" join_cluster "$(node_name 1)" \
+    && ctl "$n" start_app && ctl "$n" await_startup --timeout 120; } >"$log" 2>&1 \
+    || { say "node $n did not join node 1:"; sed 's/^/  /' "$log" >&2; log_tail "$n"; return 1; }
 }
 
 status() {
   local n
   for n in "${NODES[@]}"; do running "$n" || return 1; done
   clustered 1
+}
+
+form() { # launches every node, then waits for each, joins 2 and 3, waits until clustered
+  local n
+  for n in "${NODES[@]}"; do launch_node "$n" || return 1; done
+  for n in "${NODES[@]}"; do await_node "$n" || return 1; done
+  join 2 && join 3 || return 1
+  local i
+  for ((i = 0; i < 60; i++)); do status && return 0; sleep 1; done
+  say "the three nodes run but are not clustered: rabbit-cluster.sh ctl 1 cluster_status"
+  return 1
 }
 
 start() {
@@ -164,14 +197,15 @@ start() {
   fi
   status && return 0
   prepare
-  local n
-  for n in "${NODES[@]}"; do start_node "$n"; done
-  join 2
-  join 3
-  local i
-  for ((i = 0; i < 60; i++)); do status && return 0; sleep 1; done
-  say "the three nodes run but are not clustered: rabbit-cluster.sh ctl 1 cluster_status"
-  return 1
+  form && return 0
+  say "rebuilding the cluster from scratch (its state under $DIR/node*/mnesia is test data only)"
+  local n pid
+  for n in "${NODES[@]}"; do
+    if pid="$(pid_of "$n")"; then kill -KILL "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done; fi
+    rm -rf "$DIR/node$n/mnesia"
+  done
+  prepare
+  form
 }
 
 stop_node() { # N: stops node N and waits for its process to end
@@ -195,6 +229,7 @@ print_env() {
   joined="$(IFS=,; echo "${urls[*]}")"
   echo "export EDA_CLUSTER_AMQP_URL='$joined'"
   echo "export EDA_CLUSTER_MANAGEMENT='http://127.0.0.1:$(mgmt_port 1)'"
+  echo "export EDA_CLUSTER_NODES='$(node_name 1),$(node_name 2),$(node_name 3)'"
   echo "export EDA_CLUSTER_SCRIPT='$(cd "$(dirname "$0")" && pwd)/rabbit-cluster.sh'"
 }
 

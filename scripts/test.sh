@@ -14,6 +14,9 @@ scripts/test-tools.sh
 if [ -n "${EDA_E2E_KUBECONFIG:-}" ]; then scripts/kube/build.sh; else scripts/kube/control-plane.sh start; fi
 eval "$(scripts/kube/control-plane.sh env)"
 if [ -n "${EDA_E2E_KUBECONFIG:-}" ]; then export EDA_KUBECONFIG="$EDA_E2E_KUBECONFIG"; fi
+# The three-node RabbitMQ cluster of the `on_the_rabbit_cluster` tests, started here so that a
+# start that fails says why once, before any test runs (the tests start it again if it is down).
+scripts/rabbit-cluster.sh start
 
 cargo fmt --all -- --check
 if cargo nextest --version >/dev/null 2>&1; then

@@ -14,21 +14,24 @@ pub const NODES: [u8; 3] = [1, 2, 3];
 pub struct RabbitCluster {
     script: PathBuf,
     urls: Vec<String>,
+    names: Vec<String>,
 }
 
 impl RabbitCluster {
-    /// Starts the cluster if it is not running (the first time takes a minute or two) and waits
+    /// Starts the cluster if it is not running (half a minute the first time) and waits
     /// until its three nodes are clustered. Panics saying how to look if it cannot.
     pub fn ensure() -> RabbitCluster {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/rabbit-cluster.sh");
         run(&script, &["start"]);
         let env = run(&script, &["env"]);
-        let urls = env
-            .lines()
-            .find_map(|l| l.strip_prefix("export EDA_CLUSTER_AMQP_URL="))
-            .map(|v| v.trim_matches('\'').split(',').map(str::to_owned).collect())
-            .expect("rabbit-cluster.sh env prints EDA_CLUSTER_AMQP_URL");
-        RabbitCluster { script, urls }
+        let list = |name: &str| -> Vec<String> {
+            let prefix = format!("export {name}=");
+            env.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .map(|v| v.trim_matches('\'').split(',').map(str::to_owned).collect())
+                .unwrap_or_else(|| panic!("rabbit-cluster.sh env prints {name}"))
+        };
+        RabbitCluster { urls: list("EDA_CLUSTER_AMQP_URL"), names: list("EDA_CLUSTER_NODES"), script }
     }
 
     /// Node `n`'s AMQP URL (guest, vhost `/`).
@@ -63,7 +66,7 @@ impl RabbitCluster {
         let node = self.queue_info(queue, "leader")["leader"].as_str().unwrap_or_default().to_owned();
         NODES
             .into_iter()
-            .find(|n| node == format!("eda-cluster-{n}@localhost"))
+            .find(|n| node == self.names[usize::from(*n) - 1])
             .unwrap_or_else(|| panic!("queue {queue} has no leader on the cluster ({node:?})"))
     }
 
