@@ -25,8 +25,10 @@ scripts/kube/control-plane.sh start
 # RUST_LOG unset: the provisioner logs with its default filter, as in production, and the
 # benchmark reads its "running helm" lines to split eda's own time.
 (eval "$(scripts/kube/control-plane.sh env)" && env -u RUST_LOG "$ex/bench_real_cluster" --tenants 40,200 --concurrency 4 --rounds 3)
-section "provisioner: resync of 1,000 tenants (real control plane)"
-(eval "$(scripts/kube/control-plane.sh env)" && "$ex/bench_resync" --tenants 1000 --concurrency 4)
+section "provisioner: resync of 1,000 tenants (real control plane, the chart's RoleBindings)"
+(eval "$(scripts/kube/control-plane.sh env)" && "$ex/bench_resync" --tenants 1000 --concurrency 4 \
+  --subject system:serviceaccount:eda:eda-provisioner \
+  --reader-subject system:serviceaccount:eda:eda-k8s-event-exporter)
 section "k8s-event-exporter";              "$ex/bench_exporter" 20000
 section "consumer engine";                 "$ex/bench_consumer" 300 3
 section "load generator (1,000 msg/s)";    "$CARGO_TARGET_DIR/release/eda-loadgen" --rate 1000 --count 30000 --runs 3

@@ -1,7 +1,8 @@
 //! A resync of N provisioned tenants on the real test control plane: seconds and API requests
 //! per pass, and the reconciler's memory.
 //!
-//! Set-up, per run (fresh broker prefix): N namespaces, each holding the release Secret helm
+//! Set-up, per run (fresh broker prefix): N namespaces labelled as eda's for their client (the
+//! provisioner refuses any other), each holding the release Secret helm
 //! writes for a deployed release (labels `owner=helm`, `name`, `status=deployed`,
 //! `version=1`: all the resync reads of helm's storage), and N Tenants already `Provisioned`
 //! with the `releaseHash` of the built-in catalog's `product-a`. Installing N real releases
@@ -14,7 +15,13 @@
 //! has grown by N. Requests are the kube-apiserver's own `apiserver_request_total`, summed over
 //! every verb, before and after the pass (nothing else runs on the control plane meanwhile).
 //!
+//! `--subject` and `--reader-subject` make the provisioner write the tenant namespaces'
+//! RoleBindings and ask the authorizer whether its own is enforced, as under the chart (the
+//! benchmark itself runs as the admin, so the bindings grant nothing it lacks).
+//!
 //! `cargo run --release -p provisioner --example bench_resync -- --tenants 1000 --concurrency 4`
+//! (add `--subject system:serviceaccount:eda:eda-provisioner --reader-subject
+//! system:serviceaccount:eda:eda-k8s-event-exporter` for the chart's path)
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +31,7 @@ use eda_tests::control_plane::ControlPlane;
 use futures_util::{stream, StreamExt};
 use provisioner::catalog::Catalog;
 use provisioner::deploy::Release;
+use provisioner::objects::{LABEL_CLIENT, LABEL_MANAGED_BY, MANAGER};
 use provisioner::order::{Order, Tenant};
 use provisioner::reconcile::release_hash;
 use serde_json::json;
@@ -44,6 +52,12 @@ struct Args {
     /// Time between the two passes.
     #[arg(long, default_value = "20s", value_parser = eda_common::config::parse_duration)]
     resync_interval: Duration,
+    /// The provisioner's identity bound in each tenant namespace (`PROVISIONER_SUBJECT`).
+    #[arg(long)]
+    subject: Option<String>,
+    /// The exporter's identity bound there (`PROVISIONER_READER_SUBJECT`).
+    #[arg(long)]
+    reader_subject: Option<String>,
 }
 
 #[tokio::main]
@@ -56,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
     let names: Vec<String> =
         (0..args.tenants).map(|i| ControlPlane::name(&t.prefix, &format!("r{i:04}"))).collect();
 
+    quiet(&cluster).await;
     let started = Instant::now();
     stream::iter(names.iter()).for_each_concurrent(16, |ns| seed(&cluster, &catalog, &t.prefix, ns)).await;
     println!("seeded {} tenants in {:.1}s", args.tenants, started.elapsed().as_secs_f64());
@@ -67,6 +82,8 @@ async fn main() -> anyhow::Result<()> {
     config.helm_bin = "/bin/false".into();
     config.concurrency = args.concurrency;
     config.resync_interval = args.resync_interval;
+    config.subject = args.subject.clone();
+    config.reader_subject = args.reader_subject.clone();
     let requests_before = api_requests(&cluster);
     let pass_started = Instant::now();
     let running = Running::start(&t, config, "*.provisioner.event.#").await?;
@@ -98,9 +115,34 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Waits until no namespace is being deleted: the namespace controller emptying an earlier
+/// run's 1,000 namespaces makes thousands of requests, which would be counted as this pass's.
+async fn quiet(cluster: &ControlPlane) {
+    let mut said = false;
+    loop {
+        let terminating = cluster
+            .list("namespaces", None, None)
+            .await
+            .iter()
+            .filter(|ns| ns["status"]["phase"] == "Terminating")
+            .count();
+        if terminating == 0 {
+            return;
+        }
+        if !said {
+            println!("waiting for {terminating} namespaces being deleted (an earlier run's) to go");
+            said = true;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
 /// A namespace with a deployed release in helm's storage and a Provisioned Tenant for it.
 async fn seed(cluster: &ControlPlane, catalog: &Catalog, prefix: &str, ns: &str) {
-    cluster.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})).await;
+    cluster
+        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns,
+            "labels": {LABEL_MANAGED_BY: MANAGER, LABEL_CLIENT: ns}}}))
+        .await;
     cluster
         .create(json!({"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
             "metadata": {"name": "sh.helm.release.v1.product-a.v1", "namespace": ns,
