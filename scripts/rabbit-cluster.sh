@@ -128,7 +128,11 @@ launch_node() { # N: starts node N's VM unless it runs; does not wait for it to 
   fi
   # A stale pid file from a kill -9 would make the start script refuse.
   rm -f "$DIR/node$n/pid"
-  with_node "$n" setsid "$RABBIT_BIN/rabbitmq-server" >"$DIR/node$n/log/start.log" 2>&1 </dev/null &
+  # From the node's own directory: a node that fails to boot drops MnesiaCore.* and
+  # erl_crash.dump files in its working directory. The redirections are the subshell's, so that
+  # nothing left running holds the caller's stdout (a test reading it would wait forever).
+  (cd "$DIR/node$n" && with_node "$n" setsid "$RABBIT_BIN/rabbitmq-server") \
+    >"$DIR/node$n/log/start.log" 2>&1 </dev/null &
   local i
   for ((i = 0; i < 120; i++)); do
     [ -s "$DIR/node$n/pid" ] && return 0
