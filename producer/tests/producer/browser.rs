@@ -89,6 +89,13 @@ impl Browser {
     }
 
     pub async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        self.try_call(method, path, body)
+            .await
+            .unwrap_or_else(|refusal| panic!("WebDriver {path}: {refusal}"))
+    }
+
+    /// A WebDriver command; its value, or the status and body it was refused with.
+    async fn try_call(&self, method: reqwest::Method, path: &str, body: Value) -> Result<Value, String> {
         let mut request = self.http.request(method, format!("{}{path}", self.session));
         if !body.is_null() {
             request = request.json(&body);
@@ -96,8 +103,11 @@ impl Browser {
         let response = request.send().await.unwrap();
         let status = response.status();
         let value: Value = response.json().await.unwrap();
-        assert!(status.is_success(), "WebDriver {path}: {status} {value}");
-        value["value"].clone()
+        if status.is_success() {
+            Ok(value["value"].clone())
+        } else {
+            Err(format!("{status} {value}"))
+        }
     }
 
     pub async fn goto(&self, url: &str) {
@@ -193,9 +203,28 @@ impl Browser {
     }
 
     /// Resolves when the first element matching `css` has the text `text` (a MutationObserver
-    /// on the document, no polling); the element may be replaced meanwhile.
+    /// on the document, no polling); the element may be replaced meanwhile, and so may the
+    /// document: a form posted back to its own URL (an order refused at a field) loads a new
+    /// page under the same URL, and chromedriver ends a script whose document went with "script
+    /// timeout" at once. The observer is then set again on the new document, until `WAIT`.
     pub async fn wait_for_css_text(&self, css: &str, text: &str) -> String {
-        self.call(reqwest::Method::POST, "/timeouts", json!({"script": WAIT.as_millis() as u64})).await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            self.call(reqwest::Method::POST, "/timeouts", json!({"script": left.as_millis() as u64})).await;
+            match self.try_wait_for_css_text(css, text).await {
+                Ok(found) => return found,
+                Err(refusal)
+                    if tokio::time::Instant::now() < deadline && refusal.contains("script timeout") =>
+                {
+                    eprintln!("the page changed while waiting for {css}: watching the new one");
+                }
+                Err(refusal) => panic!("no element {css} with the text {text:?} within {WAIT:?}: {refusal}"),
+            }
+        }
+    }
+
+    async fn try_wait_for_css_text(&self, css: &str, text: &str) -> Result<String, String> {
         let script = r#"
             const [css, want, done] = arguments;
             const observer = new MutationObserver(check);
@@ -207,9 +236,9 @@ impl Browser {
             check();
         "#;
         let value = self
-            .call(reqwest::Method::POST, "/execute/async", json!({"script": script, "args": [css, text]}))
-            .await;
-        value.as_str().unwrap_or_default().to_owned()
+            .try_call(reqwest::Method::POST, "/execute/async", json!({"script": script, "args": [css, text]}))
+            .await?;
+        Ok(value.as_str().unwrap_or_default().to_owned())
     }
 
     pub async fn quit(self) {
