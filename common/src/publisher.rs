@@ -147,7 +147,7 @@ impl Publisher {
         let mut first_error = None;
         let mut messages = messages.into_iter();
         for out in messages.by_ref() {
-            match self.start(&channel, out.clone()).await {
+            match self.start(&channel, &out).await {
                 Ok(p) => pending.push((p, out)),
                 Err(e) => {
                     // The channel is gone: the rest go on the next one.
@@ -168,7 +168,8 @@ impl Publisher {
         }
         (again, first_error)
     }
-    async fn start(&self, channel: &Channel, out: Outgoing) -> Result<Pending, PublishError> {
+    /// Sends `out` on `channel`; it is kept by the caller, to be sent again after a failure.
+    async fn start(&self, channel: &Channel, out: &Outgoing) -> Result<Pending, PublishError> {
         let started = Instant::now();
         let options = BasicPublishOptions { mandatory: out.mandatory, ..Default::default() };
         let confirm = channel
@@ -177,14 +178,14 @@ impl Publisher {
                 out.routing_key.as_str().into(),
                 options,
                 &out.body,
-                out.properties,
+                out.properties.clone(),
             )
             .await
             .map_err(|e| {
                 self.broker.metrics().publish_outcome("error");
                 PublishError::Channel(out.exchange.clone(), e)
             })?;
-        Ok(Pending { confirm, routing_key: out.routing_key, started })
+        Ok(Pending { confirm, routing_key: out.routing_key.clone(), started })
     }
 
     async fn finish(&self, p: Pending, deadline: Instant) -> Result<(), PublishError> {
