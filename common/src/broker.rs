@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{redact_url, CommonArgs};
+use crate::config::{redact_urls, CommonArgs};
 use crate::health::{Health, Readiness};
 use crate::metrics::Metrics;
 use crate::retry::{Backoff, RetryPolicy};
@@ -50,7 +50,7 @@ struct Inner {
 impl std::fmt::Debug for Broker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Broker")
-            .field("urls", &self.inner.urls.iter().map(|u| redact_url(u.expose_secret())).collect::<Vec<_>>())
+            .field("urls", &redact_urls(&self.inner.urls))
             .field("service", &self.inner.service)
             .finish_non_exhaustive()
     }
@@ -192,7 +192,7 @@ impl Broker {
 
 async fn supervise(broker: Broker) {
     let inner = &broker.inner;
-    let shown: Vec<String> = inner.urls.iter().map(|u| redact_url(u.expose_secret())).collect();
+    let shown = redact_urls(&inner.urls);
     let mut turn = Turn::new(inner.urls.len());
     let mut backoff = Backoff::reconnecting();
     let mut generation = 0u64;

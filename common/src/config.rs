@@ -106,7 +106,7 @@ impl CommonArgs {
 
     /// Every broker URL with its password replaced, comma-separated, safe to log.
     pub fn amqp_url_redacted(&self) -> String {
-        self.amqp_urls().iter().map(|u| redact_url(u.expose_secret())).collect::<Vec<_>>().join(",")
+        redact_urls(&self.amqp_urls()).join(",")
     }
 
     /// The retry policy these settings describe.
@@ -153,6 +153,11 @@ pub fn split_urls(list: &str) -> Vec<SecretString> {
         .filter(|u| !u.is_empty())
         .map(|u| SecretString::from(u.to_owned()))
         .collect()
+}
+
+/// Each URL with its password replaced, in order ([`redact_url`]).
+pub fn redact_urls(urls: &[SecretString]) -> Vec<String> {
+    urls.iter().map(|u| redact_url(u.expose_secret())).collect()
 }
 
 /// Replaces the password of a URL by `***`; a URL that does not parse is hidden whole.
