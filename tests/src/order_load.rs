@@ -81,6 +81,17 @@ impl OrderLoad {
     }
 }
 
+/// The state each client's deployment ended in, as the dbwriter recorded it
+/// (`v_current_deployments`): what [`OrderLoad::newest`] must equal.
+pub async fn ended_states<'e>(db: impl sqlx::PgExecutor<'e>) -> sqlx::Result<BTreeMap<String, Newest>> {
+    let rows: Vec<(String, String, uuid::Uuid)> =
+        sqlx::query_as("SELECT namespace, status, trace_id FROM v_current_deployments").fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(namespace, status, trace)| (namespace, Newest { status, trace_id: trace.to_string() }))
+        .collect())
+}
+
 fn event(
     tag: &str,
     client: &str,

@@ -15,16 +15,7 @@ async fn main() -> anyhow::Result<()> {
     let bin_dir: PathBuf = std::env::current_exe()?.parent().map(PathBuf::from).unwrap_or_default();
     let wanted: Vec<String> = std::env::args().skip(1).collect();
     let mut outcomes = Vec::new();
-    let chosen = |s: &&str| {
-        let group = if CLUSTER_SCENARIOS.contains(s) {
-            "cluster"
-        } else if TENANT_SCENARIOS.contains(s) {
-            "tenants"
-        } else {
-            "single"
-        };
-        wanted.is_empty() || wanted.iter().any(|w| w == s || w == group)
-    };
+    let chosen = |s: &&str| wanted.is_empty() || wanted.iter().any(|w| w == s || w == faults::group(s));
     for name in SCENARIOS.iter().chain(CLUSTER_SCENARIOS).chain(TENANT_SCENARIOS).copied().filter(chosen) {
         eprintln!("fault scenario {name} …");
         let outcome = faults::run(name, bin_dir.clone()).await;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use eda_common::publisher::Outgoing;
-use eda_tests::order_load::{LoadEvent, Newest, OrderLoad};
+use eda_tests::order_load::{ended_states, LoadEvent, Newest, OrderLoad};
 use eda_tests::rabbit_cluster::RabbitCluster;
 use sqlx::{Connection, PgConnection};
 
@@ -207,13 +207,7 @@ async fn wait_stored(w: &World, n: i64) -> anyhow::Result<()> {
 /// Clients whose deployment is not in its newest order's state (or is missing).
 async fn wrong_states(w: &World, newest: &BTreeMap<String, Newest>) -> i64 {
     let Ok(mut conn) = PgConnection::connect(&w.database_url()).await else { return newest.len() as i64 };
-    let rows: Vec<(String, String, uuid::Uuid)> =
-        sqlx::query_as("SELECT namespace, status, trace_id FROM v_current_deployments")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap_or_default();
+    let ended = ended_states(&mut conn).await.unwrap_or_default();
     let _ = conn.close().await;
-    let ended: BTreeMap<String, Newest> =
-        rows.into_iter().map(|(ns, status, t)| (ns, Newest { status, trace_id: t.to_string() })).collect();
     newest.iter().filter(|(client, want)| ended.get(*client) != Some(want)).count() as i64
 }

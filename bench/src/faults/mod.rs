@@ -40,14 +40,24 @@ impl Outcome {
     }
 }
 
-/// Runs one scenario by name (`cluster-…` and `tenants-…` on the three-node cluster).
-pub async fn run(name: &'static str, bin_dir: std::path::PathBuf) -> Outcome {
+/// The group a scenario belongs to: `cluster` (dbwriters) and `tenants` (provisioners) on the
+/// three-node cluster, `single` on the machine's broker.
+pub fn group(name: &str) -> &'static str {
     if CLUSTER_SCENARIOS.contains(&name) {
-        cluster::run(name, bin_dir).await
+        "cluster"
     } else if TENANT_SCENARIOS.contains(&name) {
-        tenants::run(name, bin_dir).await
+        "tenants"
     } else {
-        scenarios::run(name, bin_dir).await
+        "single"
+    }
+}
+
+/// Runs one scenario by name.
+pub async fn run(name: &'static str, bin_dir: std::path::PathBuf) -> Outcome {
+    match group(name) {
+        "cluster" => cluster::run(name, bin_dir).await,
+        "tenants" => tenants::run(name, bin_dir).await,
+        _ => scenarios::run(name, bin_dir).await,
     }
 }
 

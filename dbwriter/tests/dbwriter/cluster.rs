@@ -2,7 +2,6 @@
 //! mid-stream, and every order stored once, every deployment in its client's newest state.
 //! The short version of the fault suite's cluster scenarios (scripts/faults.sh).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use eda_common::publisher::Outgoing;
 use eda_common::{Broker, Publisher};
 use eda_tests::broker::TestBroker;
 use eda_tests::db::TestDb;
-use eda_tests::order_load::{Newest, OrderLoad};
+use eda_tests::order_load::OrderLoad;
 use eda_tests::rabbit_cluster::RabbitCluster;
 
 use crate::helpers::*;
@@ -71,15 +70,7 @@ async fn two_dbwriters_store_every_order_once_when_the_leader_node_is_killed_on_
     let expected: std::collections::BTreeSet<_> = load.events.iter().map(|e| e.message_id.clone()).collect();
     assert_eq!(ids.len(), 1_000, "each order stored once");
     assert_eq!(ids.into_iter().collect::<std::collections::BTreeSet<_>>(), expected);
-    let rows: Vec<(String, String, uuid::Uuid)> =
-        sqlx::query_as("SELECT namespace, status, trace_id FROM v_current_deployments")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    let ended: BTreeMap<String, Newest> = rows
-        .into_iter()
-        .map(|(ns, status, trace)| (ns, Newest { status, trace_id: trace.to_string() }))
-        .collect();
+    let ended = eda_tests::order_load::ended_states(&pool).await.unwrap();
     assert_eq!(ended, load.newest, "every deployment ends in its client's newest state");
     assert_ne!(cluster.leader_of(&queue), leader, "the leader moved off the killed node");
 
